@@ -1,0 +1,32 @@
+# antre: the two jobs a fresh machine needs are `make demo` and `make test`.
+# Each creates .venv on first use and installs the project into it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: the main job: a scripted morning at MPP Kota Kupang through the engine
+demo: $(STAMP)
+	$(BIN)/antre demo --config examples/kupang.toml
+
+## test: type check and the whole test suite
+test: $(STAMP) typecheck pytest
+
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis build *.egg-info

@@ -1,0 +1,3 @@
+from antre.cli import main
+
+raise SystemExit(main())

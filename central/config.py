@@ -1,0 +1,299 @@
+"""The site configuration file (TOML): site, agencies, services, gerai, kiosks.
+
+:func:`load_site` reads and validates a file.  Every problem is reported as a
+:class:`ConfigError` naming the file, the key and the problem, e.g.::
+
+    examples/kupang.toml: service[2].prefix: "a1" must be 1-2 upper-case letters
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from broker.topics import ID_PATTERN
+from central.schedule import Schedule, ScheduleError, parse_week
+
+Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
+Name = Annotated[str, Meta(min_length=1, max_length=120)]
+Minutes = Annotated[int, Meta(ge=0, le=24 * 60)]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration file: ``file: key: problem``."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source, self.key, self.problem = source, key, problem
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+
+
+class _Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
+
+
+class PriorityRatio(_Strict, frozen=True, kw_only=True):
+    """When both wait, a gerai calls ``priority`` priority tickets, then
+    ``regular`` regular ones, and repeats."""
+
+    priority: Annotated[int, Meta(ge=1, le=100)] = 1
+    regular: Annotated[int, Meta(ge=1, le=100)] = 2
+
+
+class SiteSection(_Strict, frozen=True, kw_only=True):
+    id: Ident
+    name: Name
+    short_name: Name | None = None
+    timezone: str = "Asia/Jakarta"
+    hours: dict[str, list[str]]
+    breaks: dict[str, list[str]] = {}
+    holidays: list[dt.date] = []
+    tickets_open_early_minutes: Minutes = 15
+    ticket_cutoff_minutes: Minutes = 30
+    issue_during_breaks: bool = True
+    calls_during_breaks: bool = False
+    no_show_recall_minutes: Minutes = 15
+    priority_ratio: PriorityRatio = PriorityRatio()
+    running_text: Annotated[str, Meta(max_length=500)] = ""
+    ticket_footer: Annotated[str, Meta(max_length=120)] = ""
+
+
+class Agency(_Strict, frozen=True, kw_only=True):
+    id: Ident
+    name: Name
+    short: Annotated[str, Meta(min_length=1, max_length=40)]
+
+
+class Service(_Strict, frozen=True, kw_only=True):
+    id: Ident
+    agency: Ident
+    name: Name
+    prefix: str
+    padding: Annotated[int, Meta(ge=1, le=6)] = 3
+    daily_quota: Annotated[int, Meta(ge=1)] | None = None
+    avg_service_minutes: Annotated[float, Meta(gt=0, le=480)] = 10.0
+    standard: Annotated[str, Meta(max_length=300)] = ""
+    # Optional overrides of the site's schedule.
+    hours: dict[str, list[str]] | None = None
+    breaks: dict[str, list[str]] | None = None
+    ticket_cutoff_minutes: Minutes | None = None
+
+
+class Gerai(_Strict, frozen=True, kw_only=True):
+    id: Ident
+    number: Annotated[int, Meta(ge=1, le=9999)]
+    name: Name
+    agency: Ident
+    services: Annotated[list[Ident], Meta(min_length=1)]
+    weights: dict[str, Annotated[float, Meta(gt=0, le=100)]] = {}
+
+
+class Kiosk(_Strict, frozen=True, kw_only=True):
+    id: Ident
+    name: Name
+    services: list[Ident] = []  # empty: every service
+
+
+class StoreSection(_Strict, frozen=True, kw_only=True):
+    path: str = "var/antre.db"
+    durability: Literal["full", "normal", "off"] = "full"
+
+
+class _File(_Strict, frozen=True, kw_only=True):
+    site: SiteSection
+    agency: Annotated[list[Agency], Meta(min_length=1)]
+    service: Annotated[list[Service], Meta(min_length=1)]
+    gerai: Annotated[list[Gerai], Meta(min_length=1)]
+    kiosk: list[Kiosk] = []
+    store: StoreSection = StoreSection()
+
+
+_PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
+_PATH_RE = re.compile(r"`\$\.?([^`]*)`")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """A validated site.  Lookups by id; schedules compiled per service."""
+
+    source: str
+    site: SiteSection
+    agencies: dict[str, Agency]
+    services: dict[str, Service]
+    gerai: dict[str, Gerai]
+    kiosks: dict[str, Kiosk]
+    store: StoreSection
+    zone: zoneinfo.ZoneInfo
+    schedules: dict[str, Schedule]
+    site_schedule: Schedule
+
+    @property
+    def site_id(self) -> str:
+        return self.site.id
+
+    def zone_abbrev(self, when: dt.datetime | None = None) -> str:
+        """WIB, WITA or WIT for Indonesian zones (from the tz database)."""
+        moment = when or dt.datetime(2023, 1, 1, 12, tzinfo=dt.timezone.utc)
+        return moment.astimezone(self.zone).tzname() or self.site.timezone
+
+    def gerai_for_service(self, service: str) -> list[Gerai]:
+        return [g for g in self.gerai.values() if service in g.services]
+
+    def service_by_prefix(self, prefix: str) -> Service | None:
+        for service in self.services.values():
+            if service.prefix == prefix:
+                return service
+        return None
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Read and validate a site config file; raise :class:`ConfigError`."""
+    source = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "", f"cannot read file: {exc}") from None
+    return parse_site(text, source)
+
+
+def parse_site(text: str, source: str = "<config>") -> SiteConfig:
+    """Validate the TOML text of a site config (see :func:`load_site`)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    try:
+        cfg = msgspec.convert(raw, _File)
+    except msgspec.ValidationError as exc:
+        raise _from_validation(source, exc) from None
+    return _check(cfg, source)
+
+
+def _from_validation(source: str, exc: msgspec.ValidationError) -> ConfigError:
+    text = str(exc)
+    match = _PATH_RE.search(text)
+    key = match.group(1) if match else ""
+    problem = _PATH_RE.sub("", text).rstrip(" -")
+    if problem.startswith("Object contains unknown field"):
+        field_name = problem.rsplit("`", 2)[-2] if "`" in problem else problem
+        problem = f"unknown key {field_name!r}"
+    return ConfigError(source, key, problem[:1].lower() + problem[1:])
+
+
+def _check(cfg: _File, source: str) -> SiteConfig:
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(source, key, problem)
+
+    try:
+        zone = zoneinfo.ZoneInfo(cfg.site.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise fail("site.timezone", f"unknown time zone {cfg.site.timezone!r} (e.g. Asia/Makassar)") from None
+
+    def week(key: str, table: dict[str, list[str]]) -> dict[int, Any]:
+        try:
+            return parse_week(table)
+        except ScheduleError as exc:
+            raise fail(key, str(exc)) from None
+
+    site_hours = week("site.hours", cfg.site.hours)
+    site_breaks = week("site.breaks", cfg.site.breaks)
+    holidays = frozenset(cfg.site.holidays)
+    if not any(site_hours.values()):
+        raise fail("site.hours", "the site is never open: give at least one weekday a window")
+
+    agencies: dict[str, Agency] = {}
+    for i, agency in enumerate(cfg.agency):
+        if agency.id in agencies:
+            raise fail(f"agency[{i}].id", f"duplicate agency id {agency.id!r}")
+        agencies[agency.id] = agency
+
+    services: dict[str, Service] = {}
+    prefixes: dict[str, str] = {}
+    schedules: dict[str, Schedule] = {}
+    for i, service in enumerate(cfg.service):
+        key = f"service[{i}]"
+        if service.id in services:
+            raise fail(f"{key}.id", f"duplicate service id {service.id!r}")
+        if service.agency not in agencies:
+            raise fail(f"{key}.agency", f"unknown agency {service.agency!r}")
+        if not _PREFIX_RE.match(service.prefix):
+            raise fail(f"{key}.prefix", f"{service.prefix!r} must be 1-2 upper-case letters")
+        if service.prefix in prefixes:
+            raise fail(f"{key}.prefix", f"prefix {service.prefix!r} is already used by service {prefixes[service.prefix]!r}")
+        services[service.id] = service
+        prefixes[service.prefix] = service.id
+        hours = week(f"{key}.hours", service.hours) if service.hours is not None else site_hours
+        breaks = week(f"{key}.breaks", service.breaks) if service.breaks is not None else site_breaks
+        cutoff = service.ticket_cutoff_minutes
+        schedules[service.id] = Schedule(
+            hours=hours,
+            breaks=breaks,
+            holidays=holidays,
+            open_early=cfg.site.tickets_open_early_minutes,
+            cutoff=cfg.site.ticket_cutoff_minutes if cutoff is None else cutoff,
+            issue_during_breaks=cfg.site.issue_during_breaks,
+        )
+
+    gerai: dict[str, Gerai] = {}
+    numbers: dict[int, str] = {}
+    for i, g in enumerate(cfg.gerai):
+        key = f"gerai[{i}]"
+        if g.id in gerai:
+            raise fail(f"{key}.id", f"duplicate gerai id {g.id!r}")
+        if g.number in numbers:
+            raise fail(f"{key}.number", f"gerai number {g.number} is already used by gerai {numbers[g.number]!r}")
+        if g.agency not in agencies:
+            raise fail(f"{key}.agency", f"unknown agency {g.agency!r}")
+        for j, sid in enumerate(g.services):
+            if sid not in services:
+                raise fail(f"{key}.services[{j}]", f"unknown service {sid!r}")
+        if len(set(g.services)) != len(g.services):
+            raise fail(f"{key}.services", "a service is listed twice")
+        for sid in g.weights:
+            if sid not in g.services:
+                raise fail(f"{key}.weights.{sid}", f"weight for service {sid!r} that this gerai does not serve")
+        gerai[g.id] = g
+        numbers[g.number] = g.id
+
+    for i, service in enumerate(cfg.service):
+        if not any(service.id in g.services for g in gerai.values()):
+            raise fail(f"service[{i}]", f"service {service.id!r} is served by no gerai: its tickets would never be called")
+
+    kiosks: dict[str, Kiosk] = {}
+    for i, kiosk in enumerate(cfg.kiosk):
+        key = f"kiosk[{i}]"
+        if kiosk.id in kiosks or kiosk.id in gerai:
+            raise fail(f"{key}.id", f"duplicate device id {kiosk.id!r}")
+        for j, sid in enumerate(kiosk.services):
+            if sid not in services:
+                raise fail(f"{key}.services[{j}]", f"unknown service {sid!r}")
+        kiosks[kiosk.id] = kiosk
+
+    return SiteConfig(
+        source=source,
+        site=cfg.site,
+        agencies=agencies,
+        services=services,
+        gerai=gerai,
+        kiosks=kiosks,
+        store=cfg.store,
+        zone=zone,
+        schedules=schedules,
+        site_schedule=Schedule(
+            hours=site_hours,
+            breaks=site_breaks,
+            holidays=holidays,
+            open_early=cfg.site.tickets_open_early_minutes,
+            cutoff=cfg.site.ticket_cutoff_minutes,
+            issue_during_breaks=cfg.site.issue_during_breaks,
+        ),
+    )

@@ -1,0 +1,607 @@
+"""The queue engine: pure logic, no I/O, no clock of its own.
+
+Every action takes ``now`` (Unix seconds) and returns an :class:`Outcome`: the
+result for the caller and the events it produced.  The engine has already
+applied those events to its state; :meth:`Engine.apply` applies an event from
+the log, and replaying the log into a fresh engine rebuilds exactly the same
+state (``snapshot()`` compares equal).  The engine imports no MQTT, no pygame
+and no hardware; persistence is :mod:`central.store`'s job.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import enum
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from central import events as ev
+from central.config import SiteConfig
+from central.policy import choose_class, choose_service
+from central.texts import render
+
+PRIORITY_REASONS = frozenset({"elderly", "disabled", "pregnant", "child"})
+_DURATION_SAMPLES = 20
+_RECENT_CALLS = 20
+
+
+class Status(str, enum.Enum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    EXPIRED = "expired"
+
+
+@dataclass
+class Ticket:
+    id: str
+    number: str
+    service: str  # the service it waits for now (changes on transfer)
+    origin_service: str
+    seq: int
+    priority: str
+    order: int  # issue order of the day: the tie-breaker that keeps queues fair
+    issued_at: float
+    status: Status = Status.WAITING
+    gerai: str | None = None
+    called_at: float | None = None
+    recalls: int = 0
+    announced: int = 0  # calls and recalls so far: numbers its announcements
+    no_show_at: float | None = None
+    finished_at: float | None = None
+    transfers: int = 0
+    print_status: str = "pending"  # pending | printed | failed | none
+
+    @property
+    def is_priority(self) -> bool:
+        return self.priority != "regular"
+
+
+@dataclass
+class GeraiState:
+    id: str
+    paused: bool = False
+    pause_reason: str = ""
+    current: str | None = None  # ticket id held by this gerai
+    ratio_pos: int = 0
+    calls: int = 0
+
+
+@dataclass
+class ServiceStats:
+    issued: int = 0
+    served: int = 0
+    no_show: int = 0
+    transferred_out: int = 0
+    durations: deque[float] = field(default_factory=lambda: deque(maxlen=_DURATION_SAMPLES))
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call or recall, as the lobby lists it."""
+
+    ticket_id: str
+    gerai: str
+    ts: float
+    recall: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an action did, for the reply to the device."""
+
+    ok: bool
+    code: str
+    ticket: Ticket | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def texts(self) -> tuple[str, str]:
+        return render(self.code, self.params)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    events: list[ev.AnyEvent]
+
+
+class Engine:
+    """The queue of one site for the current local day."""
+
+    def __init__(self, config: SiteConfig) -> None:
+        self.config = config
+        self.day: dt.date | None = None
+        self.tickets: dict[str, Ticket] = {}
+        self.by_number: dict[str, str] = {}
+        # service -> (priority queue, regular queue), each sorted by (order, ticket id)
+        self.queues: dict[str, tuple[list[tuple[int, str]], list[tuple[int, str]]]] = {}
+        self.gerai: dict[str, GeraiState] = {}
+        self.stats: dict[str, ServiceStats] = {}
+        self.next_order = 0
+        self.recent_calls: deque[Call] = deque(maxlen=_RECENT_CALLS)
+        self.yesterday: dict[str, int] = {}
+        self._reset_day(None)
+
+    # ------------------------------------------------------------------ time
+
+    def local(self, now: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(now, self.config.zone)
+
+    def _reset_day(self, day: dt.date | None) -> None:
+        if self.day is not None:
+            counts: dict[str, int] = {s.value: 0 for s in Status}
+            for t in self.tickets.values():
+                status = Status.EXPIRED if t.status in (Status.WAITING, Status.CALLED) else t.status
+                counts[status.value] += 1
+            self.yesterday = counts
+        self.day = day
+        self.tickets = {}
+        self.by_number = {}
+        self.queues = {sid: ([], []) for sid in self.config.services}
+        self.gerai = {gid: GeraiState(gid) for gid in self.config.gerai}
+        self.stats = {sid: ServiceStats() for sid in self.config.services}
+        self.next_order = 0
+        self.recent_calls = deque(maxlen=_RECENT_CALLS)
+
+    def _roll(self, now: float, actor: str) -> list[ev.AnyEvent]:
+        """Open a new local day when ``now`` is past the current one."""
+        today = self.local(now).date()
+        if self.day is not None and today <= self.day:
+            return []
+        event = ev.DayOpened(ts=now, actor="system", day=today.isoformat())
+        self.apply(event)
+        return [event]
+
+    def tick(self, now: float) -> list[ev.AnyEvent]:
+        """Let time pass: opens the new day at local midnight (call it periodically)."""
+        return self._roll(now, "system")
+
+    # -------------------------------------------------------------- queries
+
+    def waiting_in(self, service: str) -> int:
+        prio, reg = self.queues[service]
+        return len(prio) + len(reg)
+
+    def waiting_for_gerai(self, gerai: str) -> int:
+        return sum(self.waiting_in(s) for s in self.config.gerai[gerai].services)
+
+    def remaining_quota(self, service: str) -> int | None:
+        quota = self.config.services[service].daily_quota
+        return None if quota is None else max(0, quota - self.stats[service].issued)
+
+    def open_gerai(self, service: str) -> int:
+        return sum(1 for g in self.config.gerai_for_service(service) if not self.gerai[g.id].paused)
+
+    def avg_service_minutes(self, service: str) -> float:
+        samples = self.stats[service].durations
+        if samples:
+            return sum(samples) / len(samples) / 60.0
+        return self.config.services[service].avg_service_minutes
+
+    def estimate_wait_minutes(self, service: str, ahead: int) -> int | None:
+        """Minutes until a ticket with ``ahead`` tickets before it is called.
+
+        The recent mean service time of the service (its configured average
+        until citizens have been served today), times the tickets ahead,
+        shared by the gerai serving it that are not paused.  ``None`` when
+        no gerai serves it now.
+        """
+        open_count = self.open_gerai(service)
+        if open_count == 0:
+            return None
+        return math.ceil(ahead * self.avg_service_minutes(service) / open_count)
+
+    def ahead_of(self, ticket: Ticket) -> int:
+        """Tickets of the same service that a gerai would call before this one."""
+        prio, reg = self.queues[ticket.service]
+        key = (ticket.order, ticket.id)
+        if ticket.is_priority:
+            return bisect.bisect_left(prio, key)
+        return len(prio) + bisect.bisect_left(reg, key)
+
+    def current_of(self, gerai: str) -> Ticket | None:
+        tid = self.gerai[gerai].current
+        return self.tickets[tid] if tid else None
+
+    def find(self, number: str) -> Ticket | None:
+        tid = self.by_number.get(number)
+        return self.tickets.get(tid) if tid else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """All state as plain data; equal snapshots mean equal engines."""
+        return {
+            "day": self.day.isoformat() if self.day else None,
+            "next_order": self.next_order,
+            "tickets": {tid: _ticket_data(t) for tid, t in sorted(self.tickets.items())},
+            "queues": {s: (list(p), list(r)) for s, (p, r) in sorted(self.queues.items())},
+            "gerai": {g: vars(s).copy() for g, s in sorted(self.gerai.items())},
+            "stats": {
+                s: (st.issued, st.served, st.no_show, st.transferred_out, list(st.durations))
+                for s, st in sorted(self.stats.items())
+            },
+            "yesterday": dict(self.yesterday),
+            "recent_calls": list(self.recent_calls),
+        }
+
+    # ---------------------------------------------------------------- actions
+
+    def take_ticket(
+        self,
+        actor: str,
+        service: str,
+        now: float,
+        priority: str = "regular",
+        print_ticket: bool = True,
+        cmd: str | None = None,
+    ) -> Outcome:
+        """Issue a ticket for ``service`` (refused outside hours, after
+        cut-off, over quota)."""
+        out = self._roll(now, actor)
+        svc = self.config.services.get(service)
+        if svc is None:
+            return self._refuse(out, now, actor, cmd, "take_ticket", "unknown_service", service=service)
+        kiosk = self.config.kiosks.get(actor)
+        if kiosk is not None and kiosk.services and service not in kiosk.services:
+            return self._refuse(out, now, actor, cmd, "take_ticket", "service_not_offered", service=service)
+        if kiosk is None and actor not in self.config.gerai and actor != "system":
+            return self._refuse(out, now, actor, cmd, "take_ticket", "unknown_device", device=actor)
+        verdict = self.config.schedules[service].issue_verdict(self.local(now))
+        if not verdict.ok:
+            return self._refuse(
+                out, now, actor, cmd, "take_ticket", verdict.code,
+                opens_at=verdict.opens_at or "", closes_at=verdict.closes_at or "",
+            )
+        if svc.daily_quota is not None and self.stats[service].issued >= svc.daily_quota:
+            return self._refuse(
+                out, now, actor, cmd, "take_ticket", "quota_exhausted",
+                service_name=svc.name, quota=str(svc.daily_quota),
+            )
+        if priority != "regular" and priority not in PRIORITY_REASONS:
+            priority = "regular"
+        seq = self.stats[service].issued + 1
+        number = f"{svc.prefix}{seq:0{svc.padding}d}"
+        assert self.day is not None
+        ticket_id = f"{self.day:%Y%m%d}-{number}"
+        event = ev.TicketIssued(
+            ts=now, actor=actor, cmd=cmd, ticket_id=ticket_id, number=number,
+            service=service, seq=seq, priority=priority,  # type: ignore[arg-type]
+            print=print_ticket,
+        )
+        self.apply(event)
+        out.append(event)
+        ticket = self.tickets[ticket_id]
+        return Outcome(Result(True, "issued", ticket, {"ticket": number, "service_name": svc.name}), out)
+
+    def call_next(self, gerai: str, now: float, complete_current: bool = True, cmd: str | None = None) -> Outcome:
+        """Call the next ticket by the call policy (priority ratio, then oldest
+        across the gerai's services, weighted)."""
+        out = self._roll(now, gerai)
+        refusal = self._check_can_call(out, now, gerai, cmd, "call_next", complete_current)
+        if refusal is not None:
+            return refusal
+        g = self.gerai[gerai]
+        conf = self.config.gerai[gerai]
+        prio_waiting = any(self.queues[s][0] for s in conf.services)
+        reg_waiting = any(self.queues[s][1] for s in conf.services)
+        self._finish_current(out, now, gerai, cmd)
+        if not prio_waiting and not reg_waiting:
+            return Outcome(Result(True, "queue_empty"), out)
+        ratio = self.config.site.priority_ratio
+        use_priority, new_pos = choose_class(
+            prio_waiting, reg_waiting, g.ratio_pos, ratio.priority, ratio.regular
+        )
+        heads: dict[str, tuple[int, str]] = {}
+        for s in conf.services:
+            queue = self.queues[s][0 if use_priority else 1]
+            if queue:
+                heads[s] = queue[0]
+        service = choose_service(
+            {s: self.tickets[tid].issued_at for s, (_, tid) in heads.items()},
+            {s: order for s, (order, _) in heads.items()},
+            conf.weights,
+            now,
+        )
+        ticket_id = heads[service][1]
+        event = ev.TicketCalled(
+            ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=ticket_id, mode="next",
+            both_classes=prio_waiting and reg_waiting, ratio_pos=new_pos,
+        )
+        self.apply(event)
+        out.append(event)
+        ticket = self.tickets[ticket_id]
+        return Outcome(Result(True, "called", ticket, {"ticket": ticket.number}), out)
+
+    def call_ticket(
+        self, gerai: str, number: str, reason: str, now: float,
+        complete_current: bool = True, cmd: str | None = None,
+    ) -> Outcome:
+        """Call a specific waiting ticket out of order; ``reason`` is required."""
+        out = self._roll(now, gerai)
+        if len(reason.strip()) < 3:
+            return self._refuse(out, now, gerai, cmd, "call_ticket", "reason_required")
+        refusal = self._check_can_call(out, now, gerai, cmd, "call_ticket", complete_current)
+        if refusal is not None:
+            return refusal
+        ticket = self.find(number)
+        if ticket is None:
+            return self._refuse(out, now, gerai, cmd, "call_ticket", "unknown_ticket", ticket=number)
+        if ticket.status is not Status.WAITING:
+            return self._refuse(out, now, gerai, cmd, "call_ticket", "ticket_not_waiting", ticket=number)
+        if ticket.service not in self.config.gerai[gerai].services:
+            return self._refuse(out, now, gerai, cmd, "call_ticket", "not_served_here", ticket=number)
+        self._finish_current(out, now, gerai, cmd)
+        event = ev.TicketCalled(
+            ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=ticket.id, mode="out_of_order",
+            reason=reason.strip(), ratio_pos=self.gerai[gerai].ratio_pos,
+        )
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, "called", ticket, {"ticket": ticket.number}), out)
+
+    def recall(
+        self, gerai: str, now: float, number: str | None = None,
+        complete_current: bool = True, cmd: str | None = None,
+    ) -> Outcome:
+        """Call the held ticket again, or (with ``number``) a recent no-show."""
+        out = self._roll(now, gerai)
+        if gerai not in self.config.gerai:
+            return self._refuse(out, now, gerai, cmd, "recall", "unknown_device", device=gerai)
+        current = self.current_of(gerai)
+        if number is None or (current is not None and current.number == number):
+            if current is None:
+                return self._refuse(out, now, gerai, cmd, "recall", "no_current")
+            event: ev.AnyEvent = ev.TicketRecalled(ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id)
+            self.apply(event)
+            out.append(event)
+            return Outcome(Result(True, "recalled", current, {"ticket": current.number}), out)
+        refusal = self._check_can_call(out, now, gerai, cmd, "recall", complete_current)
+        if refusal is not None:
+            return refusal
+        ticket = self.find(number)
+        if ticket is None:
+            return self._refuse(out, now, gerai, cmd, "recall", "unknown_ticket", ticket=number)
+        if ticket.status is not Status.NO_SHOW:
+            return self._refuse(out, now, gerai, cmd, "recall", "not_no_show", ticket=number)
+        if ticket.service not in self.config.gerai[gerai].services:
+            return self._refuse(out, now, gerai, cmd, "recall", "not_served_here", ticket=number)
+        window = self.config.site.no_show_recall_minutes
+        assert ticket.no_show_at is not None
+        if now - ticket.no_show_at > window * 60:
+            return self._refuse(
+                out, now, gerai, cmd, "recall", "recall_window_passed", ticket=number, minutes=str(window)
+            )
+        self._finish_current(out, now, gerai, cmd)
+        event = ev.TicketCalled(
+            ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=ticket.id, mode="recall_no_show",
+            reason="recall after no-show", ratio_pos=self.gerai[gerai].ratio_pos,
+        )
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, "recalled", ticket, {"ticket": ticket.number}), out)
+
+    def done(self, gerai: str, now: float, cmd: str | None = None) -> Outcome:
+        return self._close_current(gerai, now, cmd, "done")
+
+    def no_show(self, gerai: str, now: float, cmd: str | None = None) -> Outcome:
+        return self._close_current(gerai, now, cmd, "no_show")
+
+    def transfer(self, gerai: str, service: str, now: float, note: str = "", cmd: str | None = None) -> Outcome:
+        """Send the held ticket to ``service``; it keeps its number, issue
+        order and priority, so it waits no longer than it would have."""
+        out = self._roll(now, gerai)
+        if gerai not in self.config.gerai:
+            return self._refuse(out, now, gerai, cmd, "transfer", "unknown_device", device=gerai)
+        current = self.current_of(gerai)
+        if current is None:
+            return self._refuse(out, now, gerai, cmd, "transfer", "no_current")
+        svc = self.config.services.get(service)
+        if svc is None:
+            return self._refuse(out, now, gerai, cmd, "transfer", "unknown_service", service=service)
+        if service == current.service:
+            return self._refuse(out, now, gerai, cmd, "transfer", "same_service", ticket=current.number)
+        event = ev.TicketTransferred(
+            ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id, to_service=service, note=note
+        )
+        self.apply(event)
+        out.append(event)
+        return Outcome(
+            Result(True, "transferred", current, {"ticket": current.number, "service_name": svc.name}), out
+        )
+
+    def pause(self, gerai: str, reason: str, now: float, cmd: str | None = None) -> Outcome:
+        out = self._roll(now, gerai)
+        if gerai not in self.config.gerai:
+            return self._refuse(out, now, gerai, cmd, "pause", "unknown_device", device=gerai)
+        if len(reason.strip()) < 3:
+            return self._refuse(out, now, gerai, cmd, "pause", "reason_required")
+        g = self.gerai[gerai]
+        if g.paused:
+            return self._refuse(out, now, gerai, cmd, "pause", "gerai_paused")
+        if g.current is not None:
+            return self._refuse(out, now, gerai, cmd, "pause", "gerai_busy", ticket=self.tickets[g.current].number)
+        event = ev.GeraiPaused(ts=now, actor=gerai, cmd=cmd, gerai=gerai, reason=reason.strip())
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, "paused", None, {"reason": reason.strip()}), out)
+
+    def resume(self, gerai: str, now: float, cmd: str | None = None) -> Outcome:
+        out = self._roll(now, gerai)
+        if gerai not in self.config.gerai:
+            return self._refuse(out, now, gerai, cmd, "resume", "unknown_device", device=gerai)
+        if not self.gerai[gerai].paused:
+            return self._refuse(out, now, gerai, cmd, "resume", "not_paused")
+        event = ev.GeraiResumed(ts=now, actor=gerai, cmd=cmd, gerai=gerai)
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, "resumed"), out)
+
+    def print_ack(
+        self, actor: str, ticket_id: str, ok: bool, status: str, now: float,
+        detail: str = "", cmd: str | None = None,
+    ) -> Outcome:
+        """Record a print result.  A failed print never removes the ticket."""
+        out = self._roll(now, actor)
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None:
+            return self._refuse(out, now, actor, cmd, "print_ack", "unknown_job", job=ticket_id)
+        event = ev.PrintAcked(ts=now, actor=actor, cmd=cmd, ticket_id=ticket_id, ok=ok, status=status, detail=detail)
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, "print_recorded", ticket, {"ticket": ticket.number}), out)
+
+    def refuse(
+        self, actor: str, action: str, code: str, now: float, cmd: str | None = None, **params: str
+    ) -> Outcome:
+        """Record a request refused before it reached an action (e.g. not allowed for the role)."""
+        return self._refuse(self._roll(now, actor), now, actor, cmd, action, code, **params)
+
+    # ------------------------------------------------------------- helpers
+
+    def _refuse(
+        self, out: list[ev.AnyEvent], now: float, actor: str, cmd: str | None, action: str, code: str,
+        **params: str,
+    ) -> Outcome:
+        detail = ";".join(f"{k}={v}" for k, v in sorted(params.items()) if v)
+        event = ev.CommandRefused(ts=now, actor=actor, cmd=cmd, action=action, code=code, detail=detail)
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(False, code, None, dict(params)), out)
+
+    def _check_can_call(
+        self, out: list[ev.AnyEvent], now: float, gerai: str, cmd: str | None, action: str, complete_current: bool
+    ) -> Outcome | None:
+        if gerai not in self.config.gerai:
+            return self._refuse(out, now, gerai, cmd, action, "unknown_device", device=gerai)
+        g = self.gerai[gerai]
+        if g.paused:
+            return self._refuse(out, now, gerai, cmd, action, "gerai_paused")
+        if not self.config.site.calls_during_breaks:
+            brk = self.config.site_schedule.break_at(self.local(now))
+            if brk is not None:
+                return self._refuse(out, now, gerai, cmd, action, "on_break", opens_at=f"{brk.end // 60:02d}:{brk.end % 60:02d}")
+        if g.current is not None and not complete_current:
+            return self._refuse(out, now, gerai, cmd, action, "gerai_busy", ticket=self.tickets[g.current].number)
+        return None
+
+    def _finish_current(self, out: list[ev.AnyEvent], now: float, gerai: str, cmd: str | None) -> None:
+        current = self.gerai[gerai].current
+        if current is not None:
+            event = ev.TicketServed(ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current)
+            self.apply(event)
+            out.append(event)
+
+    def _close_current(self, gerai: str, now: float, cmd: str | None, how: str) -> Outcome:
+        out = self._roll(now, gerai)
+        if gerai not in self.config.gerai:
+            return self._refuse(out, now, gerai, cmd, how, "unknown_device", device=gerai)
+        current = self.current_of(gerai)
+        if current is None:
+            return self._refuse(out, now, gerai, cmd, how, "no_current")
+        event: ev.AnyEvent
+        if how == "done":
+            event = ev.TicketServed(ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id)
+            code = "served"
+        else:
+            event = ev.TicketNoShow(ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id)
+            code = "no_show_marked"
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, code, current, {"ticket": current.number}), out)
+
+    # ----------------------------------------------------------------- apply
+
+    def _enqueue(self, ticket: Ticket) -> None:
+        queue = self.queues[ticket.service][0 if ticket.is_priority else 1]
+        bisect.insort(queue, (ticket.order, ticket.id))
+
+    def _dequeue(self, ticket: Ticket) -> None:
+        queue = self.queues[ticket.service][0 if ticket.is_priority else 1]
+        i = bisect.bisect_left(queue, (ticket.order, ticket.id))
+        if i < len(queue) and queue[i][1] == ticket.id:
+            del queue[i]
+
+    def apply(self, event: ev.AnyEvent) -> None:
+        """Apply one event of the log to the state.  Deterministic."""
+        match event:
+            case ev.DayOpened(day=day):
+                self._reset_day(dt.date.fromisoformat(day))
+            case ev.TicketIssued():
+                ticket = Ticket(
+                    id=event.ticket_id, number=event.number, service=event.service,
+                    origin_service=event.service, seq=event.seq, priority=event.priority,
+                    order=self.next_order, issued_at=event.ts,
+                    print_status="pending" if event.print else "none",
+                )
+                self.next_order += 1
+                self.tickets[ticket.id] = ticket
+                self.by_number[ticket.number] = ticket.id
+                self.stats[ticket.service].issued += 1
+                self._enqueue(ticket)
+            case ev.TicketCalled():
+                ticket = self.tickets[event.ticket_id]
+                if ticket.status is Status.WAITING:
+                    self._dequeue(ticket)
+                elif ticket.status is Status.NO_SHOW:
+                    self.stats[ticket.service].no_show -= 1
+                ticket.status = Status.CALLED
+                ticket.gerai = event.gerai
+                ticket.called_at = event.ts
+                ticket.no_show_at = None
+                ticket.announced += 1
+                g = self.gerai[event.gerai]
+                g.current = ticket.id
+                g.ratio_pos = event.ratio_pos
+                g.calls += 1
+                self.recent_calls.append(Call(ticket.id, event.gerai, event.ts, event.mode == "recall_no_show"))
+            case ev.TicketRecalled():
+                self.tickets[event.ticket_id].recalls += 1
+                self.tickets[event.ticket_id].announced += 1
+                self.recent_calls.append(Call(event.ticket_id, event.gerai, event.ts, True))
+            case ev.TicketServed():
+                ticket = self.tickets[event.ticket_id]
+                ticket.status = Status.SERVED
+                ticket.finished_at = event.ts
+                self.gerai[event.gerai].current = None
+                stats = self.stats[ticket.service]
+                stats.served += 1
+                if ticket.called_at is not None:
+                    stats.durations.append(max(0.0, event.ts - ticket.called_at))
+            case ev.TicketNoShow():
+                ticket = self.tickets[event.ticket_id]
+                ticket.status = Status.NO_SHOW
+                ticket.no_show_at = event.ts
+                ticket.finished_at = event.ts
+                self.gerai[event.gerai].current = None
+                self.stats[ticket.service].no_show += 1
+            case ev.TicketTransferred():
+                ticket = self.tickets[event.ticket_id]
+                self.gerai[event.gerai].current = None
+                self.stats[ticket.service].transferred_out += 1
+                ticket.service = event.to_service
+                ticket.status = Status.WAITING
+                ticket.gerai = None
+                ticket.called_at = None
+                ticket.transfers += 1
+                self._enqueue(ticket)
+            case ev.GeraiPaused():
+                g = self.gerai[event.gerai]
+                g.paused, g.pause_reason = True, event.reason
+            case ev.GeraiResumed():
+                g = self.gerai[event.gerai]
+                g.paused, g.pause_reason = False, ""
+                g.ratio_pos = 0
+            case ev.PrintAcked():
+                self.tickets[event.ticket_id].print_status = "printed" if event.ok else "failed"
+            case ev.CommandRefused():
+                pass
+
+
+def _ticket_data(t: Ticket) -> dict[str, Any]:
+    data = vars(t).copy()
+    data["status"] = t.status.value
+    return data

@@ -1,0 +1,120 @@
+"""The events of the queue: the append-only log from which state is rebuilt.
+
+Every change of queue state is one of these.  Each records when it happened
+(``ts``, Unix seconds), who did it (``actor``: a gerai, a kiosk or
+``"system"``), and the command id that caused it, so the log is also the
+audit trail the ombudsman asks for.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+import msgspec
+from msgspec import Struct
+
+Priority: TypeAlias = Literal["regular", "elderly", "disabled", "pregnant", "child"]
+CallMode: TypeAlias = Literal["next", "out_of_order", "recall_no_show"]
+
+
+class Event(Struct, tag_field="kind", frozen=True, kw_only=True, forbid_unknown_fields=True):
+    ts: float
+    actor: str
+    cmd: str | None = None
+
+
+class DayOpened(Event, tag="day_opened", frozen=True, kw_only=True):
+    """The first event of a local day: what was still open yesterday expires."""
+
+    day: str  # ISO date in the site's zone
+
+
+class TicketIssued(Event, tag="ticket_issued", frozen=True, kw_only=True):
+    ticket_id: str
+    number: str
+    service: str
+    seq: int
+    priority: Priority
+    print: bool
+
+
+class TicketCalled(Event, tag="ticket_called", frozen=True, kw_only=True):
+    gerai: str
+    ticket_id: str
+    mode: CallMode
+    reason: str = ""
+    both_classes: bool = False  # priority and regular tickets were both waiting
+    ratio_pos: int = 0  # the gerai's position in the priority ratio cycle afterwards
+
+
+class TicketRecalled(Event, tag="ticket_recalled", frozen=True, kw_only=True):
+    gerai: str
+    ticket_id: str
+
+
+class TicketServed(Event, tag="ticket_served", frozen=True, kw_only=True):
+    gerai: str
+    ticket_id: str
+
+
+class TicketNoShow(Event, tag="ticket_no_show", frozen=True, kw_only=True):
+    gerai: str
+    ticket_id: str
+
+
+class TicketTransferred(Event, tag="ticket_transferred", frozen=True, kw_only=True):
+    gerai: str
+    ticket_id: str
+    to_service: str
+    note: str = ""
+
+
+class GeraiPaused(Event, tag="gerai_paused", frozen=True, kw_only=True):
+    gerai: str
+    reason: str
+
+
+class GeraiResumed(Event, tag="gerai_resumed", frozen=True, kw_only=True):
+    gerai: str
+
+
+class PrintAcked(Event, tag="print_acked", frozen=True, kw_only=True):
+    ticket_id: str
+    ok: bool
+    status: str
+    detail: str = ""
+
+
+class CommandRefused(Event, tag="command_refused", frozen=True, kw_only=True):
+    """A refused request: changes no queue state, but is part of the audit trail."""
+
+    action: str
+    code: str
+    detail: str = ""
+
+
+AnyEvent: TypeAlias = (
+    DayOpened
+    | TicketIssued
+    | TicketCalled
+    | TicketRecalled
+    | TicketServed
+    | TicketNoShow
+    | TicketTransferred
+    | GeraiPaused
+    | GeraiResumed
+    | PrintAcked
+    | CommandRefused
+)
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+def encode_event(event: AnyEvent) -> bytes:
+    return _ENCODER.encode(event)
+
+
+def decode_event(data: bytes) -> AnyEvent:
+    """Raises ``msgspec.DecodeError`` (the store turns it into a StorageError)."""
+    return _DECODER.decode(data)

@@ -1,0 +1,212 @@
+"""The queue service: engine + durable log + exactly-once command handling.
+
+:class:`QueueService` takes decoded wire commands from devices, applies them
+to the :class:`~central.engine.Engine`, commits the resulting events and the
+replies in one transaction, and only then returns what must be published:
+the reply, print jobs, announcements and which gerai displays changed.
+
+A command id seen before (a redelivery under MQTT's at-least-once QoS 1)
+returns the reply it got the first time and changes nothing.  After a crash,
+:meth:`QueueService.open` rebuilds the engine from the log, so state equals
+exactly what was committed, and a command whose commit was lost was never
+acknowledged: its redelivery is applied once.
+
+No MQTT here: the transport lives in the service runner.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+from broker import codec
+from broker import messages as m
+from central import events as ev
+from central import views
+from central.config import SiteConfig
+from central.engine import Engine, Outcome
+from central.store import EventStore, StorageError, StoredReply
+
+log = logging.getLogger(__name__)
+
+#: How long a command id is remembered for deduplication (seconds).
+REPLY_RETENTION_S = 2 * 86400
+
+DeviceRole = Literal["gerai", "kiosk"]
+_KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack"})
+
+
+@dataclass
+class Handled:
+    """The outcome of one command, ready to publish."""
+
+    reply: m.Reply
+    duplicate: bool = False
+    events: list[ev.AnyEvent] = field(default_factory=list)
+    print_jobs: list[m.PrintJob] = field(default_factory=list)
+    announcements: list[m.Announce] = field(default_factory=list)
+    touched_gerai: set[str] = field(default_factory=set)
+
+
+class QueueService:
+    """One site's queue: apply commands exactly once, durably."""
+
+    def __init__(self, config: SiteConfig, store: EventStore, engine: Engine | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.engine = engine or Engine(config)
+        self._replies: dict[str, m.Reply] = {}
+
+    @classmethod
+    def open(cls, config: SiteConfig, store: EventStore, now: float) -> QueueService:
+        """Rebuild today's state from the log (the last day_opened onward)."""
+        service = cls(config, store)
+        count = 0
+        for _, event in store.events(store.current_day_start()):
+            service.engine.apply(event)
+            count += 1
+        for row in store.replies(now - REPLY_RETENTION_S):
+            try:
+                service._replies[row.key] = msgspec.json.decode(row.reply, type=m.Reply)
+            except msgspec.DecodeError as exc:
+                raise StorageError(f"stored reply {row.key!r} is unreadable ({exc}); the log is corrupt") from None
+        log.info(
+            "queue state rebuilt from %s: %d events of %s, %d remembered command ids",
+            store.path, count, service.engine.day, len(service._replies),
+        )
+        return service
+
+    # -------------------------------------------------------------- commands
+
+    def handle(self, role: str, device: str, command: m.AnyCommand, now: float) -> Handled:
+        """Apply one command and commit it."""
+        return self.handle_batch([(role, device, command)], now)[0]
+
+    def handle_batch(self, items: Sequence[tuple[str, str, m.AnyCommand]], now: float) -> list[Handled]:
+        """Apply several commands and commit them in one transaction.
+
+        Raises :class:`StorageError` when the commit fails: then nothing of
+        the batch may be published, and the service must stop.
+        """
+        results: list[Handled] = []
+        new_events: list[ev.AnyEvent] = []
+        new_replies: list[StoredReply] = []
+        for role, device, command in items:
+            key = f"{role}/{device}/{command.id}"
+            seen = self._replies.get(key)
+            if seen is not None:
+                log.info("duplicate command %s from %s/%s: answering with the original reply", command.id, role, device)
+                results.append(Handled(reply=seen, duplicate=True))
+                continue
+            outcome = self._dispatch(role, device, command, now)
+            handled = self._effects(role, device, command, outcome, now)
+            self._replies[key] = handled.reply
+            new_events.extend(outcome.events)
+            new_replies.append(StoredReply(key, now, codec.encode(handled.reply)))
+            results.append(handled)
+        self.store.append(new_events, new_replies)
+        return results
+
+    def tick(self, now: float) -> Handled | None:
+        """Open a new day at local midnight; returns the change to publish, if any."""
+        events = self.engine.tick(now)
+        if not events:
+            return None
+        self.store.append(events)
+        self.store.prune_replies(now - REPLY_RETENTION_S)
+        cutoff = now - REPLY_RETENTION_S
+        self._replies = {k: r for k, r in self._replies.items() if r.ts >= cutoff}
+        reply = m.Reply(cmd="system-tick", ok=True, code="ok", ts=now)
+        return Handled(reply=reply, events=events, touched_gerai=set(self.config.gerai))
+
+    # ---------------------------------------------------------------- views
+
+    def gerai_state(self, gerai: str, now: float, rev: int) -> m.GeraiState:
+        return views.gerai_state(self.engine, gerai, now, rev)
+
+    def board(self, now: float, rev: int) -> m.Board:
+        return views.board(self.engine, now, rev)
+
+    # -------------------------------------------------------------- private
+
+    def _dispatch(self, role: str, device: str, cmd: m.AnyCommand, now: float) -> Outcome:
+        e = self.engine
+        action = type(cmd).__struct_config__.tag
+        assert isinstance(action, str)
+        known = device in self.config.gerai if role == "gerai" else device in self.config.kiosks
+        if role not in ("gerai", "kiosk") or not known:
+            return e.refuse(device, action, "unknown_device", now, cmd.id, device=f"{role}/{device}")
+        if role == "kiosk" and action not in _KIOSK_ACTIONS:
+            return e.refuse(device, action, "not_allowed", now, cmd.id, command=action)
+        match cmd:
+            case m.TakeTicket():
+                return e.take_ticket(device, cmd.service, now, cmd.priority, cmd.print, cmd.id)
+            case m.CallNext():
+                return e.call_next(device, now, cmd.complete_current, cmd.id)
+            case m.Recall():
+                return e.recall(device, now, cmd.ticket, cmd.complete_current, cmd.id)
+            case m.NoShow():
+                return e.no_show(device, now, cmd.id)
+            case m.Done():
+                return e.done(device, now, cmd.id)
+            case m.Transfer():
+                return e.transfer(device, cmd.service, now, cmd.note, cmd.id)
+            case m.CallTicket():
+                return e.call_ticket(device, cmd.ticket, cmd.reason, now, cmd.complete_current, cmd.id)
+            case m.Pause():
+                return e.pause(device, cmd.reason, now, cmd.id)
+            case m.Resume():
+                return e.resume(device, now, cmd.id)
+            case m.PrintAck():
+                ticket_id = views.ticket_of_job(cmd.job) or cmd.job
+                return e.print_ack(device, ticket_id, cmd.ok, cmd.status, now, cmd.detail, cmd.id)
+        raise AssertionError(f"unhandled command {cmd!r}")  # pragma: no cover
+
+    def _effects(self, role: str, device: str, cmd: m.AnyCommand, outcome: Outcome, now: float) -> Handled:
+        result = outcome.result
+        text_id, text_en = result.texts
+        reply = m.Reply(
+            cmd=cmd.id,
+            ok=result.ok,
+            code=result.code,
+            text_id=text_id[:200],
+            text_en=text_en[:200],
+            ticket=result.ticket.number if result.ticket else None,
+            ts=now,
+        )
+        handled = Handled(reply=reply, events=list(outcome.events))
+        engine = self.engine
+        for event in outcome.events:
+            match event:
+                case ev.DayOpened():
+                    handled.touched_gerai.update(self.config.gerai)
+                case ev.TicketIssued(print=True):
+                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id]))
+                    handled.touched_gerai.update(self._gerai_of(event.service))
+                case ev.TicketIssued():
+                    handled.touched_gerai.update(self._gerai_of(event.service))
+                case ev.TicketCalled() | ev.TicketRecalled():
+                    ticket = engine.tickets[event.ticket_id]
+                    handled.announcements.append(
+                        views.announcement(engine, ticket, event.gerai, isinstance(event, ev.TicketRecalled)
+                                           or event.mode == "recall_no_show", now)
+                    )
+                    handled.touched_gerai.add(event.gerai)
+                    handled.touched_gerai.update(self._gerai_of(ticket.service))
+                case ev.TicketServed() | ev.TicketNoShow() | ev.GeraiPaused() | ev.GeraiResumed():
+                    handled.touched_gerai.add(event.gerai)
+                case ev.TicketTransferred():
+                    handled.touched_gerai.add(event.gerai)
+                    handled.touched_gerai.update(self._gerai_of(event.to_service))
+                case ev.CommandRefused():
+                    log.info("refused %s from %s/%s: %s %s", event.action, role, device, event.code, event.detail)
+                case _:
+                    pass
+        return handled
+
+    def _gerai_of(self, service: str) -> list[str]:
+        return [g.id for g in self.config.gerai_for_service(service)]

@@ -1,0 +1,146 @@
+"""What the outside sees of the engine: wire messages built from its state.
+
+Pure functions from (config, engine state) to :mod:`broker.messages` structs:
+the number display state of a gerai, the lobby board, a print job, a voice
+announcement.  No MQTT here; the central service publishes them.
+"""
+
+from __future__ import annotations
+
+from broker import messages as m
+from central.engine import Call, Engine, Ticket
+from central.texts import format_datetime_id
+
+#: How many recent calls the lobby board lists.
+BOARD_CALLS = 10
+
+
+def gerai_state(engine: Engine, gerai: str, now: float, rev: int) -> m.GeraiState:
+    conf = engine.config.gerai[gerai]
+    state = engine.gerai[gerai]
+    ticket = engine.current_of(gerai)
+    status: m.GeraiStatus
+    if state.paused:
+        status = "paused"
+    elif ticket is not None:
+        status = "serving"
+    else:
+        status = "idle"
+    return m.GeraiState(
+        gerai=gerai,
+        number=conf.number,
+        name=conf.name,
+        agency=engine.config.agencies[conf.agency].short,
+        status=status,
+        ticket=ticket.number if ticket else None,
+        ticket_id=ticket.id if ticket else None,
+        service=ticket.service if ticket else None,
+        priority=ticket.priority if ticket else None,  # type: ignore[arg-type]
+        recalls=ticket.recalls if ticket else 0,
+        called_at=ticket.called_at if ticket else None,
+        waiting=engine.waiting_for_gerai(gerai),
+        note=state.pause_reason if state.paused else "",
+        rev=rev,
+        ts=now,
+    )
+
+
+def print_job(engine: Engine, ticket: Ticket) -> m.PrintJob:
+    config = engine.config
+    service = config.services[ticket.service]
+    ahead = engine.ahead_of(ticket)
+    return m.PrintJob(
+        job=job_id(ticket.id),
+        ticket_id=ticket.id,
+        ticket=ticket.number,
+        service=ticket.service,
+        service_name=service.name,
+        agency_name=config.agencies[service.agency].name,
+        site_name=config.site.name,
+        priority=ticket.priority,  # type: ignore[arg-type]
+        issued_at=ticket.issued_at,
+        issued_text=format_datetime_id(engine.local(ticket.issued_at), config.zone_abbrev()),
+        ahead=ahead,
+        est_wait_min=engine.estimate_wait_minutes(ticket.service, ahead),
+        footer=config.site.ticket_footer,
+    )
+
+
+def job_id(ticket_id: str) -> str:
+    """The print job id of a ticket: ``p-20231117-A012``."""
+    return f"p-{ticket_id}"
+
+
+def ticket_of_job(job: str) -> str | None:
+    return job[2:] if job.startswith("p-") else None
+
+
+def announcement(engine: Engine, ticket: Ticket, gerai: str, recall: bool, now: float) -> m.Announce:
+    conf = engine.config.gerai[gerai]
+    agency = engine.config.agencies[conf.agency]
+    return m.Announce(
+        id=f"a-{ticket.id}-{ticket.announced}",
+        ticket=ticket.number,
+        service=ticket.service,
+        gerai=gerai,
+        gerai_number=conf.number,
+        gerai_name=conf.name,
+        agency_name=agency.short,
+        recall=recall,
+        called_at=now,
+    )
+
+
+def board(engine: Engine, now: float, rev: int) -> m.Board:
+    config = engine.config
+    local = engine.local(now)
+    tiles = []
+    for gid, conf in config.gerai.items():
+        state = gerai_state(engine, gid, now, rev)
+        tiles.append(
+            m.BoardGerai(
+                gerai=gid,
+                number=conf.number,
+                name=conf.name,
+                agency=state.agency,
+                status=state.status,
+                ticket=state.ticket,
+                service=state.service,
+            )
+        )
+    services = []
+    for sid, svc in config.services.items():
+        waiting = engine.waiting_in(sid)
+        services.append(
+            m.BoardService(
+                service=sid,
+                name=svc.name,
+                agency=config.agencies[svc.agency].short,
+                prefix=svc.prefix,
+                waiting=waiting,
+                remaining_quota=engine.remaining_quota(sid),
+                est_wait_min=engine.estimate_wait_minutes(sid, waiting),
+                open=config.schedules[sid].is_serving(local),
+            )
+        )
+    return m.Board(
+        site=config.site_id,
+        site_name=config.site.name,
+        rev=rev,
+        ts=now,
+        gerai=tiles,
+        services=services,
+        calls=[_board_call(engine, c) for c in list(engine.recent_calls)[-BOARD_CALLS:]],
+    )
+
+
+def _board_call(engine: Engine, call: Call) -> m.BoardCall:
+    conf = engine.config.gerai[call.gerai]
+    return m.BoardCall(
+        ticket=engine.tickets[call.ticket_id].number,
+        gerai=call.gerai,
+        gerai_number=conf.number,
+        gerai_name=conf.name,
+        recall=call.recall,
+        ts=call.ts,
+    )

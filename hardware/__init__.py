@@ -1,0 +1,4 @@
+"""Device drivers (buttons, number displays, ESC/POS printers) and their mocks.
+
+Not built yet: see the issue "Gerai edge agent and the hardware layer".
+"""
