@@ -132,13 +132,17 @@ class Engine:
     def local(self, now: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(now, self.config.zone)
 
+    def _closing_counts(self) -> dict[str, int]:
+        """The current day's tickets by final status; open ones count as expired."""
+        if self.day is None:
+            return {}
+        counts: dict[str, int] = {s.value: 0 for s in Status}
+        for t in self.tickets.values():
+            status = Status.EXPIRED if t.status in (Status.WAITING, Status.CALLED) else t.status
+            counts[status.value] += 1
+        return counts
+
     def _reset_day(self, day: dt.date | None) -> None:
-        if self.day is not None:
-            counts: dict[str, int] = {s.value: 0 for s in Status}
-            for t in self.tickets.values():
-                status = Status.EXPIRED if t.status in (Status.WAITING, Status.CALLED) else t.status
-                counts[status.value] += 1
-            self.yesterday = counts
         self.day = day
         self.tickets = {}
         self.by_number = {}
@@ -153,7 +157,7 @@ class Engine:
         today = self.local(now).date()
         if self.day is not None and today <= self.day:
             return []
-        event = ev.DayOpened(ts=now, actor="system", day=today.isoformat())
+        event = ev.DayOpened(ts=now, actor="system", day=today.isoformat(), closed=self._closing_counts())
         self.apply(event)
         return [event]
 
@@ -529,6 +533,7 @@ class Engine:
         """Apply one event of the log to the state.  Deterministic."""
         match event:
             case ev.DayOpened(day=day):
+                self.yesterday = dict(event.closed)
                 self._reset_day(dt.date.fromisoformat(day))
             case ev.TicketIssued():
                 ticket = Ticket(

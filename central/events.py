@@ -27,6 +27,7 @@ class DayOpened(Event, tag="day_opened", frozen=True, kw_only=True):
     """The first event of a local day: what was still open yesterday expires."""
 
     day: str  # ISO date in the site's zone
+    closed: dict[str, int] = {}  # the previous day's tickets by final status (open ones expire)
 
 
 class TicketIssued(Event, tag="ticket_issued", frozen=True, kw_only=True):

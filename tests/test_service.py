@@ -1,0 +1,150 @@
+"""Exactly-once command handling and what the service hands out to publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from broker import codec
+from broker import messages as m
+from central.config import SiteConfig
+from central.service import QueueService
+from central.store import EventStore
+from tests.conftest import at
+
+DAY = dt.date(2023, 11, 17)  # a Friday
+
+
+@pytest.fixture
+def service(small_site: SiteConfig, tmp_path: Path) -> QueueService:
+    return QueueService.open(small_site, EventStore(tmp_path / "log.db", "test"), at(DAY, 8))
+
+
+def test_redelivered_command_returns_the_original_reply_and_changes_nothing(service: QueueService) -> None:
+    t = at(DAY, 9)
+    take = m.TakeTicket(id="k1-00000001", service="ktp")
+    first = service.handle("kiosk", "k1", take, t)
+    events_after_first = service.store.count()
+    again = service.handle("kiosk", "k1", take, t + 5)
+    assert again.duplicate and not again.events and not again.print_jobs
+    assert again.reply == first.reply
+    assert service.store.count() == events_after_first
+    assert service.engine.stats["ktp"].issued == 1
+    # the same id from another device is another command
+    other = service.handle("gerai", "g1", m.TakeTicket(id="k1-00000001", service="ktp"), t + 6)
+    assert not other.duplicate and other.reply.ticket == "A002"
+
+
+def test_duplicate_inside_one_batch(service: QueueService) -> None:
+    t = at(DAY, 9)
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="ktp"), t)
+    call = m.CallNext(id="g1-00000001")
+    results = service.handle_batch([("gerai", "g1", call), ("gerai", "g1", call)], t + 1)
+    assert [r.duplicate for r in results] == [False, True]
+    assert results[0].reply == results[1].reply
+    assert service.engine.gerai["g1"].calls == 1
+
+
+def test_refusals_are_remembered_too(service: QueueService) -> None:
+    t = at(DAY, 9)
+    cmd = m.CallNext(id="g1-00000009")
+    first = service.handle("gerai", "g1", cmd, t)
+    assert first.reply.code == "queue_empty" and first.reply.ok
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="ktp"), t + 1)
+    again = service.handle("gerai", "g1", cmd, t + 2)
+    assert again.duplicate and again.reply.code == "queue_empty"
+    assert service.engine.current_of("g1") is None
+
+
+def test_replies_survive_a_restart(small_site: SiteConfig, tmp_path: Path) -> None:
+    t = at(DAY, 9)
+    store = EventStore(tmp_path / "log.db", "test")
+    s1 = QueueService.open(small_site, store, t)
+    take = m.TakeTicket(id="k1-00000001", service="kk")
+    first = s1.handle("kiosk", "k1", take, t)
+    store.close()
+    s2 = QueueService.open(small_site, EventStore(tmp_path / "log.db", "test"), t + 60)
+    again = s2.handle("kiosk", "k1", take, t + 60)
+    assert again.duplicate and again.reply == first.reply
+    assert s2.engine.stats["kk"].issued == 1
+
+
+def test_kiosk_may_only_issue_and_ack(service: QueueService) -> None:
+    h = service.handle("kiosk", "k1", m.CallNext(id="k1-00000002"), at(DAY, 9))
+    assert (h.reply.ok, h.reply.code) == (False, "not_allowed")
+    assert "call_next" in h.reply.text_en
+
+
+def test_unknown_devices_are_refused(service: QueueService) -> None:
+    h = service.handle("gerai", "g77", m.CallNext(id="g77-0000001"), at(DAY, 9))
+    assert (h.reply.ok, h.reply.code) == (False, "unknown_device")
+    h = service.handle("kiosk", "g1", m.TakeTicket(id="g1-0000001", service="ktp"), at(DAY, 9))
+    assert h.reply.code == "unknown_device"  # a gerai id on a kiosk topic is not that kiosk
+    h = service.handle("lobby", "l1", m.CallNext(id="l1-0000001"), at(DAY, 9))
+    assert h.reply.code == "unknown_device"
+
+
+def test_take_ticket_produces_a_print_job_and_updates_displays(service: QueueService) -> None:
+    t = at(DAY, 9, 15)
+    opened = service.tick(t - 60)  # the first event of the day opens it and touches every display
+    assert opened is not None and opened.touched_gerai == {"g1", "g2", "g3", "g4"}
+    h = service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="kk", priority="elderly"), t)
+    assert h.reply.ok and h.reply.ticket == "B001"
+    assert h.reply.text_id == "Nomor B001 untuk Kartu Keluarga"
+    (job,) = h.print_jobs
+    assert (job.job, job.ticket, job.priority, job.ahead) == ("p-20231117-B001", "B001", "elderly", 0)
+    assert job.issued_text == "Jumat, 17 November 2023 09:15 WITA"
+    assert job.site_name == "MPP Uji"
+    assert h.touched_gerai == {"g1", "g2", "g3"}  # the gerai serving kk see the waiting count change
+    codec.decode(codec.encode(job), "print")  # a valid wire message
+    no_print = service.handle("gerai", "g1", m.TakeTicket(id="g1-00000001", service="kk", print=False), t)
+    assert no_print.reply.ticket == "B002" and not no_print.print_jobs
+
+
+def test_calls_produce_announcements_with_unique_ids(service: QueueService) -> None:
+    t = at(DAY, 9)
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="npwp"), t)
+    call = service.handle("gerai", "g4", m.CallNext(id="g4-00000001"), t + 1)
+    recall = service.handle("gerai", "g4", m.Recall(id="g4-00000002"), t + 2)
+    (a1,), (a2,) = call.announcements, recall.announcements
+    assert (a1.ticket, a1.gerai_number, a1.recall) == ("NP01", 4, False)
+    assert a2.recall and a2.id != a1.id
+    state = service.gerai_state("g4", t + 2, rev=3)
+    assert (state.status, state.ticket, state.recalls, state.waiting) == ("serving", "NP01", 1, 0)
+    codec.decode(codec.encode(state), "state")
+
+
+def test_print_failure_is_recorded_and_the_ticket_stays(service: QueueService) -> None:
+    t = at(DAY, 9)
+    h = service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="ktp"), t)
+    ack = m.PrintAck(id="k1-00000002", job=h.print_jobs[0].job, ok=False, status="paper_out")
+    r = service.handle("kiosk", "k1", ack, t + 1)
+    assert r.reply.ok
+    ticket = service.engine.find("A001")
+    assert ticket is not None and ticket.print_status == "failed"
+    assert service.engine.waiting_in("ktp") == 1
+
+
+def test_board_is_a_valid_wire_message(service: QueueService) -> None:
+    t = at(DAY, 9)
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="ktp"), t)
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000002", service="ktp"), t)
+    service.handle("gerai", "g2", m.CallNext(id="g2-00000001"), t + 1)
+    board = service.board(t + 2, rev=5)
+    assert codec.decode(codec.encode(board), "board") == board
+    tiles = {g.gerai: g for g in board.gerai}
+    assert tiles["g2"].ticket == "A001" and tiles["g1"].status == "idle"
+    ktp = next(s for s in board.services if s.service == "ktp")
+    assert (ktp.waiting, ktp.remaining_quota) == (1, 58)
+    assert [c.ticket for c in board.calls] == ["A001"]
+
+
+def test_tick_opens_the_next_day_and_touches_every_display(service: QueueService) -> None:
+    t = at(DAY, 9)
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="ktp"), t)
+    assert service.tick(at(DAY, 23, 59)) is None
+    h = service.tick(at(DAY + dt.timedelta(days=1), 0, 0, 5))
+    assert h is not None and h.touched_gerai == {"g1", "g2", "g3", "g4"}
+    assert service.engine.waiting_in("ktp") == 0
