@@ -41,7 +41,6 @@ def describe(event: ev.AnyEvent) -> str:
             return f"{event.actor}: {event.ticket_id} {result}"
         case ev.CommandRefused():
             return f"{event.actor}: refused {event.action}: {event.code} {event.detail}".rstrip()
-    return repr(event)  # pragma: no cover
 
 
 def print_audit(config: SiteConfig, store: EventStore, day: dt.date | None, out: TextIO) -> int:

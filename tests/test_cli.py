@@ -1,0 +1,73 @@
+"""The antre command: help, config check, demo, audit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from antre.cli import main
+from tests.conftest import KUPANG, ROOT
+
+
+def test_help_lists_the_subcommands() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "antre", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    for sub in ("demo", "check-config", "audit"):
+        assert sub in out
+
+
+def test_check_config_summarises_the_site(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(KUPANG)]) == 0
+    out = capsys.readouterr().out
+    assert "OK: Mal Pelayanan Publik Kota Kupang (kupang), zone Asia/Makassar (WITA)" in out
+    assert "11 agencies" in out
+
+
+def test_bad_config_is_a_clear_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(KUPANG.read_text(encoding="utf-8").replace('prefix = "B"', 'prefix = "A"'), encoding="utf-8")
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: service[1].prefix: prefix 'A' is already used by service 'ktp-el'" in err
+    assert "Traceback" not in err
+
+
+def test_bad_cli_argument_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--date", "20-11-2026"])
+    assert info.value.code == 2
+    assert "is not a date like 2026-11-20" in capsys.readouterr().err
+
+
+def test_demo_plays_a_morning_and_the_audit_reads_it_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--config", str(KUPANG), "--date", "2026-11-20", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "Friday 20 November 2026, 08:00-15:00 (istirahat 11:30-13:00) WITA" in out
+    assert "calls A001" in out
+    assert "\u00abNomor antrean A001, silakan menuju gerai" in out
+    assert "dialihkan ke" in out and "out of order" in out and "rapat koordinasi" in out
+    assert "Kuota Informasi Paspor dan Kewarganegaraan hari ini (25) sudah habis" in out
+    assert "Summary at 12:00 WITA" in out
+    assert "events committed durably" in out
+
+    assert main(["audit", "--config", str(KUPANG), "--db", str(db), "--date", "2026-11-20"]) == 0
+    trail = capsys.readouterr().out
+    assert "2026-11-20 " in trail
+    assert "g04: transferred 20261120-D" in trail
+    assert "(out_of_order) reason: berkas susulan, sudah antre pagi" in trail
+    assert "g05: paused, reason: rapat koordinasi" in trail
+    assert "refused take_ticket: quota_exhausted" in trail
+
+
+def test_storage_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "broken.db"
+    db.write_bytes(b"garbage" * 1000)
+    assert main(["audit", "--config", str(KUPANG), "--db", str(db)]) == 3
+    assert "storage error" in capsys.readouterr().err
