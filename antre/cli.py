@@ -17,6 +17,16 @@ from antre import __version__
 log = logging.getLogger("antre")
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return port
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -39,6 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help="keep the event log in this file (default: a temporary file)")
     demo.add_argument("--seed", type=int, default=2023, help="random seed of the arrivals")
 
+    central = sub.add_parser("central", help="run the queue service of a site on MQTT (until SIGTERM)")
+    central.add_argument("--config", required=True, help="site config file (TOML)")
+    central.add_argument("--broker-host", help="override broker.host of the config")
+    central.add_argument("--broker-port", type=_port, help="override broker.port of the config")
+    central.add_argument("--credentials", help="override broker.credentials of the config")
+    central.add_argument("--db", help="override store.path of the config")
+    central.add_argument("--simulate-from", metavar="ISO_TIME", help=argparse.SUPPRESS)  # demo only
+    central.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)  # demo only
+
+    broker = sub.add_parser(
+        "broker", help="run the embedded MQTT broker, or generate a Mosquitto configuration",
+        description="Without a subcommand: run the embedded broker (amqtt, MQTT 3.1.1) for a site, "
+        "with per-device credentials and ACLs, bound to loopback unless told otherwise.",
+    )
+    broker.add_argument("--config", required=True, help="site config file (TOML)")
+    broker.add_argument("--bind", help="listen address (default: broker.bind of the config)")
+    broker.add_argument("--port", type=_port, help="listen port (default: broker.port of the config)")
+    broker.add_argument("--credentials", help="credentials file (default: broker.credentials of the config)")
+    broker_sub = broker.add_subparsers(dest="broker_command", metavar="SUBCOMMAND")
+    mosq = broker_sub.add_parser("mosquitto-config", help="write mosquitto.conf, passwd and acl for the site")
+    mosq.add_argument("--out", required=True, help="directory to write (e.g. /etc/mosquitto/antre)")
+    mosq.add_argument("--run-as", help="Mosquitto's 'user' option (default: leave Mosquitto's default)")
+    mosq.add_argument("--persistence", help="persistence_location (default: leave Mosquitto's default)")
+
     check = sub.add_parser("check-config", help="validate a site config file and summarise it")
     check.add_argument("config", help="site config file (TOML)")
 
@@ -51,14 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet = args.command in ("demo", "check-config", "audit")
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from broker.credentials import CredentialsError
     from central.config import ConfigError
     from central.store import StorageError
 
     try:
+        if args.command == "central":
+            return _central(args)
+        if args.command == "broker":
+            return _broker(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "check-config":
@@ -67,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit(args)
     except ConfigError as exc:
         print(f"antre: config error: {exc}", file=sys.stderr)
+        return 2
+    except CredentialsError as exc:
+        print(f"antre: credentials error: {exc}", file=sys.stderr)
         return 2
     except StorageError as exc:
         print(f"antre: storage error: {exc}", file=sys.stderr)
@@ -110,3 +153,38 @@ def _audit(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _central(args: argparse.Namespace) -> int:
+    from central.config import load_site
+    from central.main import parse_clock, run_central
+
+    config = load_site(args.config)
+    try:
+        clock = parse_clock(args.simulate_from, args.speed, config.zone)
+    except ValueError:
+        print(f"antre: --simulate-from {args.simulate_from!r} is not an ISO time", file=sys.stderr)
+        return 2
+    return run_central(
+        config, host=args.broker_host, port=args.broker_port, db=args.db,
+        credentials_path=args.credentials, clock=clock,
+    )
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from broker.main import install_notes, mosquitto_config, run_embedded
+    from broker.mosquitto import ListenerSettings
+    from central.config import load_site
+
+    config = load_site(args.config)
+    b = config.broker
+    credentials = args.credentials or b.credentials
+    bind, port = args.bind or b.bind, args.port or b.port
+    if args.broker_command == "mosquitto-config":
+        listener = ListenerSettings(bind, port, b.cafile, b.certfile, b.keyfile)
+        paths = mosquitto_config(config.site_id, config.identities(), credentials, args.out, listener,
+                                 args.run_as, args.persistence)
+        print("wrote " + ", ".join(str(p) for p in paths))
+        print(install_notes(args.out, credentials))
+        return 0
+    return run_embedded(config.site_id, config.identities(), credentials, bind, port)

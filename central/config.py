@@ -19,7 +19,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from broker.topics import ID_PATTERN
+from broker.acl import Identity
+from broker.topics import ID_PATTERN, Role
 from central.schedule import Schedule, ScheduleError, parse_week
 
 Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
@@ -101,6 +102,25 @@ class Kiosk(_Strict, frozen=True, kw_only=True):
     services: list[Ident] = []  # empty: every service
 
 
+class Lobby(_Strict, frozen=True, kw_only=True):
+    id: Ident
+    name: Name
+    gerai: list[Ident] = []  # empty: every gerai
+    services: list[Ident] = []  # empty: every service
+
+
+class BrokerSection(_Strict, frozen=True, kw_only=True):
+    """How devices and the central reach the broker, and where it listens."""
+
+    host: Annotated[str, Meta(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
+    bind: Annotated[str, Meta(min_length=1, max_length=253)] = "127.0.0.1"
+    credentials: str = "var/credentials.toml"
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+
+
 class StoreSection(_Strict, frozen=True, kw_only=True):
     path: str = "var/antre.db"
     durability: Literal["full", "normal", "off"] = "full"
@@ -112,7 +132,9 @@ class _File(_Strict, frozen=True, kw_only=True):
     service: Annotated[list[Service], Meta(min_length=1)]
     gerai: Annotated[list[Gerai], Meta(min_length=1)]
     kiosk: list[Kiosk] = []
+    lobby: list[Lobby] = []
     store: StoreSection = StoreSection()
+    broker: BrokerSection = BrokerSection()
 
 
 _PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
@@ -129,7 +151,9 @@ class SiteConfig:
     services: dict[str, Service]
     gerai: dict[str, Gerai]
     kiosks: dict[str, Kiosk]
+    lobbies: dict[str, Lobby]
     store: StoreSection
+    broker: BrokerSection
     zone: zoneinfo.ZoneInfo
     schedules: dict[str, Schedule]
     site_schedule: Schedule
@@ -145,6 +169,15 @@ class SiteConfig:
 
     def gerai_for_service(self, service: str) -> list[Gerai]:
         return [g for g in self.gerai.values() if service in g.services]
+
+    def identities(self) -> list[Identity]:
+        """Everyone who connects to this site's broker: central, gerai, kiosks, lobbies."""
+        return (
+            [Identity(Role.CENTRAL)]
+            + [Identity(Role.GERAI, g) for g in self.gerai]
+            + [Identity(Role.KIOSK, k) for k in self.kiosks]
+            + [Identity(Role.LOBBY, lobby) for lobby in self.lobbies]
+        )
 
     def service_by_prefix(self, prefix: str) -> Service | None:
         for service in self.services.values():
@@ -278,6 +311,22 @@ def _check(cfg: _File, source: str) -> SiteConfig:
                 raise fail(f"{key}.services[{j}]", f"unknown service {sid!r}")
         kiosks[kiosk.id] = kiosk
 
+    lobbies: dict[str, Lobby] = {}
+    for i, lobby in enumerate(cfg.lobby):
+        key = f"lobby[{i}]"
+        if lobby.id in lobbies:
+            raise fail(f"{key}.id", f"duplicate lobby id {lobby.id!r}")
+        for j, gid in enumerate(lobby.gerai):
+            if gid not in gerai:
+                raise fail(f"{key}.gerai[{j}]", f"unknown gerai {gid!r}")
+        for j, sid in enumerate(lobby.services):
+            if sid not in services:
+                raise fail(f"{key}.services[{j}]", f"unknown service {sid!r}")
+        lobbies[lobby.id] = lobby
+    tls = (cfg.broker.cafile, cfg.broker.certfile, cfg.broker.keyfile)
+    if any(tls) and not all(tls):
+        raise fail("broker", "TLS needs all three of cafile, certfile and keyfile")
+
     return SiteConfig(
         source=source,
         site=cfg.site,
@@ -285,7 +334,9 @@ def _check(cfg: _File, source: str) -> SiteConfig:
         services=services,
         gerai=gerai,
         kiosks=kiosks,
+        lobbies=lobbies,
         store=cfg.store,
+        broker=cfg.broker,
         zone=zone,
         schedules=schedules,
         site_schedule=Schedule(

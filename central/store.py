@@ -83,6 +83,9 @@ class EventStore:
                 )
             self._db.executescript(_SCHEMA)
             self._check_meta()
+            #: sequence number of the newest committed event: only grows, so it
+            #: versions everything published from the state (``rev``).
+            self.last_seq = int(self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
         except sqlite3.DatabaseError as exc:
             raise StorageError(
                 f"cannot open event log {self.path}: {exc}; if the file is corrupt, restore it from "
@@ -115,6 +118,7 @@ class EventStore:
         """Write events and replies in one transaction and commit it."""
         if not events and not replies:
             return
+        last = self.last_seq
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -123,6 +127,7 @@ class EventStore:
                         "INSERT INTO events(ts, kind, actor, cmd, body) VALUES (?, ?, ?, ?, ?)",
                         (event.ts, _kind(event), event.actor, event.cmd, ev.encode_event(event)),
                     )
+                    last = int(cur.lastrowid or last)
                     if isinstance(event, ev.DayOpened):
                         self._db.execute(
                             "INSERT OR REPLACE INTO days(day, seq) VALUES (?, ?)", (event.day, cur.lastrowid)
@@ -133,6 +138,7 @@ class EventStore:
                         [(r.key, r.ts, r.reply) for r in replies],
                     )
                 self._db.execute("COMMIT")
+                self.last_seq = last
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")

@@ -1,0 +1,212 @@
+"""One MQTT 3.1.1 connection, tuned for latency and for unattended use.
+
+:class:`MqttLink` wraps a paho-mqtt client with what every antre process
+needs: MQTT 3.1.1 (umqtt and amqtt speak nothing newer), ``TCP_NODELAY`` on
+the socket (Nagle's algorithm costs tens of milliseconds on small packets),
+a last will, automatic reconnection with exponential backoff, subscriptions
+renewed on every connect, optional TLS, and optional manual acknowledgement
+of received QoS 1 messages so a receiver can acknowledge only what it has
+durably committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    cafile: str
+    certfile: str | None = None
+    keyfile: str | None = None
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    """Where and as whom to connect."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # never logged
+    tls: TlsSettings | None = None
+    keepalive: int = 15
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message as the link hands it to its owner."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    mid: int
+    dup: bool
+
+
+MessageHandler = Callable[[Received], None]
+
+
+class MqttLink:
+    """A self-healing MQTT connection.
+
+    ``on_message`` runs on the network thread: keep it short (hand the
+    message to a queue).  With ``manual_ack`` QoS 1 messages are
+    acknowledged only by :meth:`ack`.
+    """
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        *,
+        subscriptions: Sequence[tuple[str, int]] = (),
+        on_message: MessageHandler | None = None,
+        on_connect: Callable[[], None] | None = None,
+        on_disconnect: Callable[[str], None] | None = None,
+        will: Will | None = None,
+        clean_session: bool = True,
+        manual_ack: bool = False,
+        min_backoff: float = 0.25,
+        max_backoff: float = 10.0,
+        max_inflight: int = 1000,
+    ) -> None:
+        self.address = address
+        self.client_id = client_id
+        self.subscriptions = list(subscriptions)
+        self._on_message = on_message
+        self._on_connect = on_connect
+        self._on_disconnect = on_disconnect
+        self.connected = threading.Event()
+        self._stopping = False
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=mqtt.MQTTv311,
+            manual_ack=manual_ack,
+        )
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        if address.username is not None:
+            client.username_pw_set(address.username, address.password)
+        if address.tls is not None:
+            client.tls_set(
+                ca_certs=address.tls.cafile,
+                certfile=address.tls.certfile,
+                keyfile=address.tls.keyfile,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        if will is not None:
+            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        client.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)  # type: ignore[arg-type]
+        client.max_inflight_messages_set(max_inflight)
+        client.max_queued_messages_set(0)
+        client.on_socket_open = self._socket_open
+        client.on_connect = self._connected
+        client.on_disconnect = self._disconnected
+        client.on_message = self._message
+        self._client = client
+
+    # ------------------------------------------------------------- control
+
+    def start(self) -> None:
+        """Connect in the background; reconnects by itself until :meth:`stop`."""
+        self._client.connect_async(self.address.host, self.address.port, keepalive=self.address.keepalive)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self.connected.wait(timeout)
+
+    def stop(self, final: Sequence[tuple[str, bytes, bool]] = (), timeout: float = 5.0) -> None:
+        """Publish ``final`` messages (topic, payload, retain) at QoS 1, then disconnect cleanly."""
+        self._stopping = True
+        infos = []
+        if self.connected.is_set():
+            for topic, payload, retain in final:
+                infos.append(self._client.publish(topic, payload, qos=1, retain=retain))
+            for info in infos:
+                try:
+                    info.wait_for_publish(timeout)
+                except (RuntimeError, ValueError):
+                    log.warning("could not publish %s before disconnecting", topic)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    # ------------------------------------------------------------ messages
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> mqtt.MQTTMessageInfo:
+        """Queue a message; paho sends it now or after the next reconnect."""
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def ack(self, message: Received) -> None:
+        """Acknowledge a QoS 1 message received with ``manual_ack``."""
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        self.subscriptions.append((topic, qos))
+        if self.connected.is_set():
+            self._client.subscribe(topic, qos)
+
+    # ------------------------------------------------------------ callbacks
+
+    def _socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):  # pragma: no cover - e.g. a unix socket
+            log.debug("TCP_NODELAY not available on %r", sock)
+
+    def _connected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker %s:%d refused %s: %s", self.address.host, self.address.port, self.client_id, reason)
+            return
+        log.info("%s connected to %s:%d", self.client_id, self.address.host, self.address.port)
+        if self.subscriptions:
+            client.subscribe(self.subscriptions)
+        self.connected.set()
+        if self._on_connect is not None:
+            self._on_connect()
+
+    def _disconnected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if not self._stopping:
+            if was:
+                log.warning("%s lost the broker (%s); reconnecting with backoff", self.client_id, reason)
+            if self._on_disconnect is not None:
+                self._on_disconnect(str(reason))
+
+    def _message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if self._on_message is None:
+            return
+        try:
+            self._on_message(
+                Received(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid, bool(msg.dup))
+            )
+        except Exception:  # a handler bug must not kill the network thread
+            log.exception("message handler failed on %s", msg.topic)
