@@ -27,6 +27,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration in seconds (0-86400)")
+    return value
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -43,10 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    demo = sub.add_parser("demo", help="play a scripted morning at a site through the queue engine")
+    demo = sub.add_parser(
+        "demo", help="the laptop demo: embedded broker, central service and simulated gerai on MQTT",
+        description="In a terminal: an interactive demo where you take tickets and press gerai buttons. "
+        "With --headless (or without a terminal): plays a scripted morning over MQTT and prints a summary.",
+    )
     demo.add_argument("--config", default="examples/kupang.toml", help="site config file (TOML)")
+    demo.add_argument("--headless", action="store_true", help="play the scripted morning unattended")
+    demo.add_argument("--duration", type=_seconds, default=20.0,
+                      help="wall-clock seconds the headless morning takes (0: as fast as possible)")
+    demo.add_argument("--engine-only", action="store_true",
+                      help="play the morning straight through the queue engine, without MQTT")
     demo.add_argument("--date", type=_date, help="the day to play (default: the next working Friday)")
-    demo.add_argument("--db", help="keep the event log in this file (default: a temporary file)")
+    demo.add_argument("--db", help="with --engine-only: keep the event log in this file")
     demo.add_argument("--seed", type=int, default=2023, help="random seed of the arrivals")
 
     central = sub.add_parser("central", help="run the queue service of a site on MQTT (until SIGTERM)")
@@ -85,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = args.command in ("demo", "check-config", "audit")
+    quiet = args.command in ("demo", "check-config", "audit") or (
+        args.command == "broker" and getattr(args, "broker_command", None) == "mosquitto-config"
+    )
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -122,8 +143,12 @@ def _demo(args: argparse.Namespace) -> int:
     from central.demo import run_morning
 
     config = load_site(args.config)
-    run_morning(config, sys.stdout, day=args.date, db_path=args.db, seed=args.seed)
-    return 0
+    if args.engine_only:
+        run_morning(config, sys.stdout, day=args.date, db_path=args.db, seed=args.seed)
+        return 0
+    from antre.demo import main as demo_main
+
+    return demo_main(config, args.headless, args.duration, args.date, args.seed)
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -150,6 +175,8 @@ def _audit(args: argparse.Namespace) -> int:
     store = EventStore(args.db or config.store.path, config.site_id, config.store.durability)
     try:
         print_audit(config, store, args.date, sys.stdout)
+    except BrokenPipeError:  # `antre audit | head`
+        pass
     finally:
         store.close()
     return 0

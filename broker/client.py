@@ -25,6 +25,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 log = logging.getLogger(__name__)
 
 
+class _QuietAfterDisconnect(logging.Filter):
+    """paho 2.2 logs an ERROR from its network loop after every clean disconnect."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Client is not connected.")
+
+
+_paho_log = logging.getLogger(f"{__name__}.paho")
+_paho_log.addFilter(_QuietAfterDisconnect())
+
+
 @dataclass(frozen=True)
 class TlsSettings:
     cafile: str
@@ -106,7 +117,7 @@ class MqttLink:
             protocol=mqtt.MQTTv311,
             manual_ack=manual_ack,
         )
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.enable_logger(_paho_log)
         if address.username is not None:
             client.username_pw_set(address.username, address.password)
         if address.tls is not None:

@@ -16,7 +16,11 @@ Mosquitto (see :mod:`broker.mosquitto`).  Known limits of amqtt, handled here:
   a gerai could read another gerai's retained state), and on every connect
   it offers the retained messages of *every* client's subscriptions.
   :class:`AntreBroker` sends a retained message only for a subscription the
-  session really holds, and only if the ACL lets it read the topic.
+  session really holds, and only if the ACL lets it read the topic;
+* amqtt iterates its subscription table while a disconnecting client
+  changes it ("dictionary changed size during iteration"), which kills that
+  broadcast for every remaining subscriber: :class:`_SnapshotTable` makes
+  every iteration work on a snapshot.
 """
 
 from __future__ import annotations
@@ -78,8 +82,22 @@ class AntreTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
         return ok
 
 
+class _SnapshotTable(dict):  # type: ignore[type-arg]
+    """amqtt's topic filter -> subscribers table; iterations see a stable snapshot."""
+
+    def items(self):  # type: ignore[no-untyped-def]
+        return [(k, list(v)) for k, v in super().items()]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(super().keys()))
+
+
 class AntreBroker(Broker):  # type: ignore[misc]
     """amqtt's broker, sending retained messages only to clients allowed to read them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._subscriptions = _SnapshotTable(self._subscriptions)  # type: ignore[has-type]
 
     async def _publish_retained_messages_for_subscription(self, subscription: tuple[str, int], session: Any) -> None:
         topic_filter, qos = subscription

@@ -19,9 +19,12 @@ from typing import TextIO
 
 from broker import messages as m
 from central.config import SiteConfig
-from central.engine import Status
+from central.engine import Engine, Status
 from central.service import Handled, QueueService
 from central.store import EventStore
+
+#: Sends one command as a device would and returns what came back.
+Sender = Callable[[str, str, m.AnyCommand, float], Handled]
 
 _PRIORITIES = ("elderly", "disabled", "pregnant", "child")
 _PRIORITY_ID = {"elderly": "lansia", "disabled": "disabilitas", "pregnant": "ibu hamil", "child": "anak"}
@@ -74,26 +77,39 @@ def run_morning(
         db_path = Path(tmp.name) / "demo.db"
     store = EventStore(db_path, config.site_id, "full")
     try:
-        windows = config.site_schedule.windows(day)
-        start = dt.datetime.combine(day, dt.time(0, 0), config.zone)
-        first = windows[0].start if windows else 8 * 60
-        t_open = start + dt.timedelta(minutes=first)
-        t_end = dt.datetime.combine(day, until, config.zone)
+        t_open, t_end = morning_window(config, day, until)
         service = QueueService.open(config, store, t_open.timestamp())
-        return _Script(config, service, out, rng, start, t_open, t_end).run()
+        script = MorningScript(config, service.engine, service.handle, out, rng, t_open, t_end)
+        summary = script.run()
+        out.write(f"event log: {store.count()} events committed durably\n")
+        return summary
     finally:
         store.close()
         if tmp is not None:
             tmp.cleanup()
 
 
-class _Script:
+def morning_window(config: SiteConfig, day: dt.date, until: dt.time = dt.time(12, 0)) -> tuple[dt.datetime, dt.datetime]:
+    """(opening time, end of the scripted morning) of ``day`` in the site's zone."""
+    windows = config.site_schedule.windows(day)
+    first = windows[0].start if windows else 8 * 60
+    start = dt.datetime.combine(day, dt.time(0, 0), config.zone)
+    return start + dt.timedelta(minutes=first), dt.datetime.combine(day, until, config.zone)
+
+
+class MorningScript:
+    """The story of a morning, told through any :data:`Sender` (in-process or MQTT).
+
+    It reads the engine only to choose what a real officer would see on their
+    screen (who is waiting); every change goes through ``send``.
+    """
+
     def __init__(
-        self, config: SiteConfig, service: QueueService, out: TextIO, rng: random.Random,
-        midnight: dt.datetime, t_open: dt.datetime, t_end: dt.datetime,
+        self, config: SiteConfig, engine: Engine, send: Sender, out: TextIO, rng: random.Random,
+        t_open: dt.datetime, t_end: dt.datetime,
     ) -> None:
-        self.config, self.service, self.out, self.rng = config, service, out, rng
-        self.midnight, self.t_open, self.t_end = midnight, t_open, t_end
+        self.config, self.engine, self.sender, self.out, self.rng = config, engine, send, out, rng
+        self.t_open, self.t_end = t_open, t_end
         self.summary = DemoSummary()
         self.desks = {g: _Desk(g) for g in config.gerai}
         self.cmd_seq = 0
@@ -110,7 +126,7 @@ class _Script:
 
     def send(self, role: str, device: str, make: Callable[[str], m.AnyCommand], now: float) -> Handled:
         self.cmd_seq += 1
-        return self.service.handle(role, device, make(f"demo-{self.cmd_seq:06d}"), now)
+        return self.sender(role, device, make(f"demo-{self.cmd_seq:06d}"), now)
 
     def gname(self, gerai: str) -> str:
         return self.config.gerai[gerai].name
@@ -184,7 +200,7 @@ class _Script:
     def work(self, desk: _Desk, now: float, special: set[str]) -> None:
         if now < desk.busy_until:
             return
-        engine = self.service.engine
+        engine = self.engine
         g = desk.gerai
         local = dt.datetime.fromtimestamp(now, self.config.zone)
         # One scripted pause: the gerai 5 officer attends a briefing at 10:00.
@@ -257,7 +273,7 @@ class _Script:
             self.say(now, f"{self.gname(desk.gerai):<10} {h.reply.text_id}")
             return
         self.summary.called += 1
-        ticket = self.service.engine.find(h.reply.ticket or "")
+        ticket = self.engine.find(h.reply.ticket or "")
         assert ticket is not None
         self.summary.waits.append(now - ticket.issued_at)
         for a in h.announcements:
@@ -267,8 +283,7 @@ class _Script:
         desk.busy_until = now + max(60.0, self.rng.gauss(avg, avg / 3) * 60)
 
     def close(self) -> None:
-        engine = self.service.engine
-        now = self.t_end.timestamp()
+        engine = self.engine
         s = self.summary
         self.out.write(f"\nSummary at {self.t_end:%H:%M} {self.config.zone_abbrev()}\n")
         self.out.write(f"{'service':<8}{'name':<44}{'issued':>7}{'served':>7}{'no-show':>8}"
@@ -289,8 +304,6 @@ class _Script:
         self.out.write(
             f"\ntickets issued {s.issued}, refused {s.refused}, called {s.called}, served {s.served}, "
             f"no-show {s.no_show}; mean wait before the call {mean_wait:.1f} min\n"
-            f"event log: {self.service.store.count()} events committed durably "
-            f"(state at {dt.datetime.fromtimestamp(now, self.config.zone):%H:%M})\n"
         )
 
 

@@ -47,7 +47,7 @@ def test_demo_plays_a_morning_and_the_audit_reads_it_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "demo.db"
-    assert main(["demo", "--config", str(KUPANG), "--date", "2026-11-20", "--db", str(db)]) == 0
+    assert main(["demo", "--engine-only", "--config", str(KUPANG), "--date", "2026-11-20", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "Friday 20 November 2026, 08:00-15:00 (istirahat 11:30-13:00) WITA" in out
     assert "calls A001" in out
@@ -71,3 +71,49 @@ def test_storage_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture
     db.write_bytes(b"garbage" * 1000)
     assert main(["audit", "--config", str(KUPANG), "--db", str(db)]) == 3
     assert "storage error" in capsys.readouterr().err
+
+
+def test_headless_demo_over_mqtt(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--headless", "--duration", "0", "--config", str(KUPANG), "--date", "2026-11-20"]) == 0
+    out = capsys.readouterr().out
+    assert "antre demo (headless): embedded broker on 127.0.0.1:" in out
+    assert "Summary at 12:00 WITA" in out
+    assert "\u00abNomor antrean A001, silakan menuju gerai" in out
+    for line in ("press to reply", "press to gerai display", "press to lobby board", "press to announcement"):
+        assert line in out
+    assert "press to gerai display  p50" in out  # every call reached its display
+
+
+def test_interactive_demo_reads_commands() -> None:
+    import io
+
+    from antre.demo import run_interactive
+    from central.config import load_site
+
+    inp = io.StringIO("t ktp-el\nt ktp-el elderly\nc g01\nbogus\nc g99\ns\nq\n")
+    out = io.StringIO()
+    assert run_interactive(load_site(KUPANG), inp, out) == 0
+    text = out.getvalue()
+    assert "ok: Nomor A001 untuk Perekaman dan Pencetakan KTP-el" in text
+    assert "ok: Memanggil A002" in text  # the elderly citizen first
+    assert "\u00abNomor antrean A002, silakan menuju gerai 1\u00bb" in text
+    assert "unknown command 'bogus'" in text and "unknown gerai 'g99'" in text
+    assert "g01: A002  serving" in text
+
+
+def test_mosquitto_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mosq"
+    cred = tmp_path / "cred.toml"
+    assert main(["broker", "--config", str(KUPANG), "--credentials", str(cred), "mosquitto-config",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "chown root:mosquitto" in printed
+    assert (out / "passwd").exists() and (out / "acl").exists()
+    secret = creds_load(cred).password("gerai.g01")
+    assert secret not in printed and secret not in (out / "passwd").read_text()
+
+
+def creds_load(path: Path):  # type: ignore[no-untyped-def]
+    from broker.credentials import load
+
+    return load(path)

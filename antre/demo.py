@@ -1,0 +1,468 @@
+"""The laptop demo: embedded broker + central service + simulated devices, all on MQTT.
+
+``antre demo`` starts, in one process, the embedded broker on a free loopback
+port, the central service on the site config, and one MQTT client per gerai,
+kiosk and lobby, each with its own generated credentials, so everything talks
+through the same topics, ACLs and messages as in production.
+
+* interactive (a terminal): type commands to take tickets and press the
+  gerai buttons; the number displays and the lobby board update live;
+* ``--headless --duration SECONDS``: plays the scripted morning of
+  :mod:`central.demo` over MQTT, paced over the given wall-clock time, and
+  prints a summary with the measured press-to-display latencies.
+
+The simulated devices here are stand-ins until the edge agent (with mock
+hardware) and the lobby process land; they use the same wire contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import shlex
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from broker import codec
+from broker import credentials as creds
+from broker import messages as m
+from broker.acl import Identity
+from broker.client import BrokerAddress, MqttLink, Received
+from broker.embedded import serve
+from broker.topics import Channel, Role, Topics
+from central.config import SiteConfig
+from central.demo import MorningScript, default_day, morning_window, speech
+from central.runner import CentralRunner
+from central.service import Handled, QueueService
+from central.store import EventStore
+
+TIMEOUT = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ManualClock:
+    """The central's clock in the scripted demo: the script sets the time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RealTimeFrom:
+    """A day that starts at ``start`` and runs at the speed of the wall clock."""
+
+    def __init__(self, start: float) -> None:
+        self.offset = start - time.time()
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@dataclass
+class SimDevice:
+    """A simulated gerai or kiosk: an MQTT client with its own credentials."""
+
+    role: Role
+    device: str
+    link: MqttLink | None = None
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    replies: dict[str, m.Reply] = field(default_factory=dict)
+    jobs: dict[str, m.PrintJob] = field(default_factory=dict)
+    state: m.GeraiState | None = None
+    state_log: list[tuple[str | None, float]] = field(default_factory=list)  # (ticket shown, arrival)
+    on_state: Callable[[m.GeraiState], None] | None = None
+
+    def on_message(self, msg: Received) -> None:
+        channel = msg.topic.rsplit("/", 1)[-1]
+        with self.cond:
+            if channel == "reply":
+                reply = codec.decode(msg.payload, Channel.REPLY, m.Reply)
+                self.replies[reply.cmd] = reply
+            elif channel == "print":
+                job = codec.decode(msg.payload, Channel.PRINT, m.PrintJob)
+                self.jobs[job.ticket] = job
+            elif channel == "state":
+                state = codec.decode(msg.payload, Channel.STATE, m.GeraiState)
+                if self.state is None or state.rev >= self.state.rev:
+                    self.state = state
+                    self.state_log.append((state.ticket, time.perf_counter()))
+            self.cond.notify_all()
+        if channel == "state" and self.on_state is not None and self.state is not None:
+            self.on_state(self.state)
+
+    def wait(self, condition: Callable[[], object], timeout: float = TIMEOUT) -> bool:
+        with self.cond:
+            return bool(self.cond.wait_for(condition, timeout))
+
+
+@dataclass
+class Latencies:
+    reply: list[float] = field(default_factory=list)
+    display: list[float] = field(default_factory=list)
+    board: list[float] = field(default_factory=list)
+    announce: list[float] = field(default_factory=list)
+
+
+class DemoStack:
+    """Broker, central and simulated devices for one site, in this process."""
+
+    def __init__(self, config: SiteConfig, workdir: Path, clock: Callable[[], float], port: int | None = None) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.clock = clock
+        self.port = port or _free_port()
+        self.topics = Topics(config.site_id)
+        self.credentials = creds.ensure(workdir / "credentials.toml", config.site_id, config.identities())
+        self.devices: dict[tuple[str, str], SimDevice] = {}
+        self.board: m.Board | None = None
+        self._board_calls: set[tuple[str, str, float]] = set()
+        self.board_log: list[tuple[str, float]] = []  # ("ticket@gerai", arrival) of each new call on the board
+        self.announce_log: list[tuple[str, float, m.Announce]] = []
+        self.lobby_cond = threading.Condition()
+        self.latency = Latencies()
+        self._broker_loop: asyncio.AbstractEventLoop | None = None
+        self._broker_stop: asyncio.Event | None = None
+        self._broker_thread: threading.Thread | None = None
+        self._central_thread: threading.Thread | None = None
+        self._central_stop = threading.Event()
+        self.store: EventStore | None = None
+        self.service: QueueService | None = None
+        self.lobby: MqttLink | None = None
+
+    def address(self, who: Identity) -> BrokerAddress:
+        return BrokerAddress("127.0.0.1", self.port, who.username, self.credentials.password(who))
+
+    # ------------------------------------------------------------------ life
+
+    def start(self) -> None:
+        ready = threading.Event()
+
+        def broker_thread() -> None:
+            loop = asyncio.new_event_loop()
+            self._broker_loop = loop
+            asyncio.set_event_loop(loop)
+            self._broker_stop = asyncio.Event()
+            loop.call_soon(ready.set)
+            loop.run_until_complete(serve("127.0.0.1", self.port, self.config.site_id, self.credentials,
+                                          self._broker_stop))
+
+        self._broker_thread = self._spawn(broker_thread)
+        ready.wait(TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the embedded broker did not start") from None
+                self._central_stop.wait(0.02)
+        self.store = EventStore(self.workdir / "central.db", self.config.site_id, self.config.store.durability)
+        self.service = QueueService.open(self.config, self.store, self.clock())
+        runner = CentralRunner(self.service, self.address(Identity(Role.CENTRAL)), clock=self.clock)
+        self._central_thread = self._spawn(lambda: runner.run(self._central_stop))
+        if not runner.ready.wait(TIMEOUT):
+            raise RuntimeError("the central service did not become ready")
+        for gid in self.config.gerai:
+            self._device(Role.GERAI, gid)
+        for kid in self.config.kiosks:
+            self._device(Role.KIOSK, kid)
+        lobby_id = next(iter(self.config.lobbies), None)
+        if lobby_id is not None:
+            self.lobby = MqttLink(
+                self.address(Identity(Role.LOBBY, lobby_id)), f"demo-lobby-{lobby_id}",
+                subscriptions=[(self.topics.board(), 1), (self.topics.announce(), 1)], on_message=self._lobby_message,
+            )
+            self.lobby.start()
+            self.lobby.wait_connected(TIMEOUT)
+
+    def _spawn(self, target: Callable[[], object]) -> threading.Thread:
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        return thread
+
+    def _device(self, role: Role, device: str) -> SimDevice:
+        sim = SimDevice(role, device)
+        channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if role is Role.GERAI else [])
+        sim.link = MqttLink(
+            self.address(Identity(role, device)), f"demo-{role.value}-{device}",
+            subscriptions=[(self.topics.device(role, device, ch), 1) for ch in channels],
+            on_message=sim.on_message,
+        )
+        sim.link.start()
+        if not sim.link.wait_connected(TIMEOUT):
+            raise RuntimeError(f"{role.value} {device} could not connect")
+        self.devices[(role.value, device)] = sim
+        return sim
+
+    def _lobby_message(self, msg: Received) -> None:
+        now = time.perf_counter()
+        with self.lobby_cond:
+            if msg.topic.endswith("/board"):
+                board = codec.decode(msg.payload, "board", m.Board)
+                if self.board is None or board.rev >= self.board.rev:
+                    self.board = board
+                    for call in board.calls:
+                        if (call.ticket, call.gerai, call.ts) not in self._board_calls:
+                            self._board_calls.add((call.ticket, call.gerai, call.ts))
+                            self.board_log.append((f"{call.ticket}@{call.gerai}", now))
+            else:
+                a = codec.decode(msg.payload, "announce", m.Announce)
+                self.announce_log.append((f"{a.ticket}@{a.gerai}", now, a))
+            self.lobby_cond.notify_all()
+
+    def stop(self) -> None:
+        for sim in self.devices.values():
+            if sim.link is not None:
+                sim.link.stop()
+        if self.lobby is not None:
+            self.lobby.stop()
+        self._central_stop.set()
+        if self._central_thread is not None:
+            self._central_thread.join(TIMEOUT)  # it says goodbye (offline presence) before the broker goes
+        if self._broker_loop is not None and self._broker_stop is not None:
+            self._broker_loop.call_soon_threadsafe(self._broker_stop.set)
+        if self._broker_thread is not None:
+            self._broker_thread.join(TIMEOUT)
+        if self.store is not None:
+            self.store.close()
+
+    # -------------------------------------------------------------- sending
+
+    def send(self, role: str, device: str, cmd: m.AnyCommand, now: float) -> Handled:
+        """Press a button on a simulated device and wait for what a real one would get."""
+        if isinstance(self.clock, ManualClock):
+            self.clock.now = now
+        sim = self.devices[(role, device)]
+        assert sim.link is not None
+        with sim.cond, self.lobby_cond:
+            marks = (len(sim.state_log), len(self.board_log), len(self.announce_log))
+        pressed = time.perf_counter()
+        sim.link.publish(self.topics.device(Role(role), device, Channel.CMD), codec.encode(cmd), qos=1)
+        if not sim.wait(lambda: cmd.id in sim.replies):
+            raise RuntimeError(f"no reply to {cmd.id} from the central")
+        reply = sim.replies[cmd.id]
+        self.latency.reply.append(time.perf_counter() - pressed)
+        handled = Handled(reply=reply)
+        if isinstance(cmd, m.TakeTicket) and reply.ok and cmd.print and reply.ticket:
+            ticket = reply.ticket
+            if sim.wait(lambda: ticket in sim.jobs):
+                handled.print_jobs.append(sim.jobs[ticket])
+        if reply.ok and reply.code in ("called", "recalled") and reply.ticket and role == "gerai":
+            self._observe_call(sim, device, reply.ticket, pressed, marks, handled)
+        return handled
+
+    def _observe_call(self, sim: SimDevice, gerai: str, ticket: str, pressed: float,
+                      marks: tuple[int, int, int], handled: Handled) -> None:
+        """Wait until the display, the board and the lobby have the call; record how long it took."""
+        key = f"{ticket}@{gerai}"
+
+        def after(log: list[tuple[str | None, float]] | list[tuple[str, float]], start: int,
+                  wanted: str) -> float | None:
+            return next((t for k, t in log[start:] if k == wanted), None)
+
+        if sim.wait(lambda: after(sim.state_log, marks[0], ticket) is not None):
+            self.latency.display.append(after(sim.state_log, marks[0], ticket) - pressed)  # type: ignore[operator]
+        with self.lobby_cond:
+            if self.lobby_cond.wait_for(lambda: after(self.board_log, marks[1], key) is not None, TIMEOUT):
+                self.latency.board.append(after(self.board_log, marks[1], key) - pressed)  # type: ignore[operator]
+
+            def found() -> tuple[str, float, m.Announce] | None:
+                return next((e for e in self.announce_log[marks[2]:] if e[0] == key), None)
+
+            if self.lobby_cond.wait_for(lambda: found() is not None, TIMEOUT):
+                entry = found()
+                assert entry is not None
+                self.latency.announce.append(entry[1] - pressed)
+                handled.announcements.append(entry[2])
+
+
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(values)}"
+
+
+def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date | None = None,
+                 seed: int = 2023, workdir: Path | None = None) -> int:
+    """The scripted morning over MQTT, spread over ``duration`` seconds of wall time."""
+    day = day or default_day(config)
+    t_open, t_end = morning_window(config, day)
+    clock = ManualClock(t_open.timestamp() - 3600)
+    with tempfile.TemporaryDirectory(prefix="antre-demo-") as tmp:
+        stack = DemoStack(config, workdir or Path(tmp), clock)
+        stack.start()
+        try:
+            out.write(f"antre demo (headless): embedded broker on 127.0.0.1:{stack.port}, central service, "
+                      f"{len(stack.devices)} simulated devices on MQTT\n")
+            pace = _Pacer(duration, t_open.timestamp() - 20 * 60, t_end.timestamp())
+
+            def send(role: str, device: str, cmd: m.AnyCommand, now: float) -> Handled:
+                pace.until(now)
+                return stack.send(role, device, cmd, now)
+
+            assert stack.service is not None
+            script = MorningScript(config, stack.service.engine, send, out, random.Random(seed), t_open, t_end)
+            script.run()
+            lat = stack.latency
+            out.write(
+                "\nmeasured on this machine, through the broker:\n"
+                f"  press to reply          {_ms(lat.reply)}\n"
+                f"  press to gerai display  {_ms(lat.display)}\n"
+                f"  press to lobby board    {_ms(lat.board)}\n"
+                f"  press to announcement   {_ms(lat.announce)}\n"
+            )
+            assert stack.store is not None
+            out.write(f"event log: {stack.store.last_seq} events committed durably\n")
+        finally:
+            stack.stop()
+    return 0
+
+
+class _Pacer:
+    """Spreads a simulated span over a wall-clock duration (0: as fast as possible)."""
+
+    def __init__(self, duration: float, sim_start: float, sim_end: float) -> None:
+        self.speed = (sim_end - sim_start) / duration if duration > 0 else 0.0
+        self.sim_start = sim_start
+        self.wall_start = time.monotonic()
+        self._never = threading.Event()
+
+    def until(self, sim_now: float) -> None:
+        if self.speed <= 0:
+            return
+        target = self.wall_start + max(0.0, sim_now - self.sim_start) / self.speed
+        delay = target - time.monotonic()
+        if delay > 0:
+            self._never.wait(delay)  # pacing for the human watching, not a timing fix
+
+
+HELP = """commands (gerai ids such as g01, services such as ktp-el):
+  t SERVICE [elderly|disabled|pregnant|child]   take a ticket at the first kiosk
+  c GERAI        call next            r GERAI     recall
+  n GERAI        no-show              d GERAI     done
+  p GERAI        pause (istirahat)    u GERAI     resume
+  x GERAI SERVICE  transfer the held ticket
+  s              show every display and the board
+  h              this help            q           quit"""
+
+
+def run_interactive(config: SiteConfig, inp: TextIO, out: TextIO, workdir: Path | None = None) -> int:
+    day = default_day(config)
+    t_open, _ = morning_window(config, day)
+    clock = RealTimeFrom(t_open.timestamp() + 3600)
+    with tempfile.TemporaryDirectory(prefix="antre-demo-") as tmp:
+        stack = DemoStack(config, workdir or Path(tmp), clock)
+        stack.start()
+        lock = threading.Lock()
+
+        def show_state(state: m.GeraiState) -> None:
+            with lock:
+                out.write(f"  [display {state.name}] {state.ticket or '----'}  {state.status}, "
+                          f"{state.waiting} menunggu\n")
+                out.flush()
+
+        for sim in stack.devices.values():
+            sim.on_state = show_state
+        try:
+            local = dt.datetime.fromtimestamp(clock(), config.zone)
+            out.write(f"antre demo: {config.site.name}, simulated time {local:%A %d %B %Y %H:%M} "
+                      f"{config.zone_abbrev()}; broker 127.0.0.1:{stack.port}\n{HELP}\n")
+            counter = 0
+            kiosk = next(iter(config.kiosks), None)
+            for line in inp:
+                words = shlex.split(line)
+                if not words:
+                    continue
+                verb, args = words[0], words[1:]
+                if verb == "q":
+                    break
+                if verb in ("h", "?"):
+                    out.write(HELP + "\n")
+                    continue
+                if verb == "s":
+                    _show_all(stack, out)
+                    continue
+                counter += 1
+                cid = f"cli-{counter:06d}-{int(time.time())}"
+                try:
+                    role, device, cmd = _command(verb, args, cid, kiosk)
+                except ValueError as exc:
+                    out.write(f"  ? {exc}\n")
+                    continue
+                if (role, device) not in stack.devices:
+                    out.write(f"  ? unknown {role} {device!r}\n")
+                    continue
+                h = stack.send(role, device, cmd, clock())
+                with lock:
+                    mark = "ok" if h.reply.ok else "DITOLAK"
+                    out.write(f"  [{device}] {mark}: {h.reply.text_id}\n")
+                    for job in h.print_jobs:
+                        out.write(f"  [printer {device}] {job.ticket} {job.service_name}, {job.ahead} di depan, "
+                                  f"perkiraan {job.est_wait_min if job.est_wait_min is not None else '?'} menit\n")
+                    for a in h.announcements:
+                        out.write(f"  [lobby] \u00ab{speech(a)}\u00bb\n")
+        finally:
+            stack.stop()
+    return 0
+
+
+def _command(verb: str, args: list[str], cid: str, kiosk: str | None) -> tuple[str, str, m.AnyCommand]:
+    simple: dict[str, Callable[[str], m.AnyCommand]] = {
+        "c": lambda i: m.CallNext(id=i), "r": lambda i: m.Recall(id=i), "n": lambda i: m.NoShow(id=i),
+        "d": lambda i: m.Done(id=i), "p": lambda i: m.Pause(id=i), "u": lambda i: m.Resume(id=i),
+    }
+    if verb == "t":
+        if not args or kiosk is None:
+            raise ValueError("usage: t SERVICE [priority]")
+        priority = args[1] if len(args) > 1 else "regular"
+        if priority not in ("regular", "elderly", "disabled", "pregnant", "child"):
+            raise ValueError(f"unknown priority {priority!r}")
+        return "kiosk", kiosk, m.TakeTicket(id=cid, service=args[0], priority=priority)  # type: ignore[arg-type]
+    if verb == "x":
+        if len(args) != 2:
+            raise ValueError("usage: x GERAI SERVICE")
+        return "gerai", args[0], m.Transfer(id=cid, service=args[1])
+    if verb in simple:
+        if len(args) != 1:
+            raise ValueError(f"usage: {verb} GERAI")
+        return "gerai", args[0], simple[verb](cid)
+    raise ValueError(f"unknown command {verb!r} (h for help)")
+
+
+def _show_all(stack: DemoStack, out: TextIO) -> None:
+    for (role, device), sim in sorted(stack.devices.items()):
+        if role == "gerai":
+            s = sim.state
+            text = "(no state yet)" if s is None else f"{s.ticket or '----'}  {s.status}, {s.waiting} menunggu"
+            out.write(f"  {device}: {text}\n")
+    board = stack.board
+    if board is not None:
+        waiting = ", ".join(f"{s.prefix}:{s.waiting}" for s in board.services if s.waiting)
+        calls = ", ".join(f"{c.ticket}->{c.gerai_number}" for c in board.calls[-5:])
+        out.write(f"  board rev {board.rev}: waiting {waiting or 'none'}; latest calls {calls or 'none'}\n")
+
+
+def main(config: SiteConfig, headless: bool, duration: float, day: dt.date | None, seed: int) -> int:
+    if headless or not sys.stdin.isatty():
+        return run_headless(config, sys.stdout, duration, day, seed)
+    return run_interactive(config, sys.stdin, sys.stdout)
