@@ -15,6 +15,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +111,9 @@ class MqttLink:
         self._on_disconnect = on_disconnect
         self.connected = threading.Event()
         self._stopping = False
+        self._connecting = False
+        self._received = 0
+        self.min_backoff, self.max_backoff = min_backoff, max_backoff
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -144,6 +148,70 @@ class MqttLink:
         """Connect in the background; reconnects by itself until :meth:`stop`."""
         self._client.connect_async(self.address.host, self.address.port, keepalive=self.address.keepalive)
         self._client.loop_start()
+
+    def run_inline(self, stop: threading.Event, on_idle: Callable[[], None], poll: float = 0.25) -> None:
+        """Run the network loop in the calling thread until ``stop`` is set.
+
+        Reads everything the socket has (``on_message`` runs here, in this
+        thread), then calls ``on_idle``: whatever it publishes or acknowledges
+        is written to the socket at once, with no hop through paho's network
+        thread.  This is the low-latency mode of a single-threaded server (the
+        central); :meth:`start` is the convenient mode of a device.  Reconnects
+        with exponential backoff like :meth:`start`.
+        """
+        client = self._client
+        delay = self.min_backoff
+        first = True
+        while not stop.is_set():
+            if not client.is_connected() and not self._connecting:
+                try:
+                    if first:
+                        client.connect(self.address.host, self.address.port, keepalive=self.address.keepalive)
+                        first = False
+                    else:
+                        client.reconnect()
+                    self._connecting = True
+                except (OSError, ValueError) as exc:
+                    log.warning("%s cannot reach %s:%d (%s); retrying in %.1fs", self.client_id,
+                                self.address.host, self.address.port, exc, delay)
+                    stop.wait(delay)  # backoff between attempts
+                    delay = min(delay * 2, self.max_backoff)
+                    continue
+            rc = client.loop(timeout=poll)
+            for _ in range(256):  # drain what has already arrived, for one batch
+                if rc != mqtt.MQTT_ERR_SUCCESS:
+                    break
+                before = self._received
+                rc = client.loop(timeout=0)
+                if self._received == before:
+                    break
+            if self.connected.is_set():
+                self._connecting = False
+                delay = self.min_backoff
+            on_idle()
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                self._connecting = False
+                if self.connected.is_set():
+                    self.connected.clear()
+                    log.warning("%s lost the broker (%s); reconnecting with backoff", self.client_id, rc)
+                    if self._on_disconnect is not None:
+                        self._on_disconnect(str(rc))
+                stop.wait(delay)  # backoff before reconnecting
+                delay = min(delay * 2, self.max_backoff)
+
+    def close_inline(self, final: Sequence[tuple[str, bytes, bool]] = (), timeout: float = 5.0) -> None:
+        """The end of :meth:`run_inline`: publish ``final`` (QoS 1), then disconnect."""
+        self._stopping = True
+        client = self._client
+        if client.is_connected():
+            infos = [client.publish(t, p, qos=1, retain=r) for t, p, r in final]
+            deadline = time.monotonic() + timeout
+            while any(not i.is_published() for i in infos) and time.monotonic() < deadline:
+                if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                    break
+            client.disconnect()
+            client.loop(timeout=0.05)
+        self.connected.clear()
 
     def wait_connected(self, timeout: float) -> bool:
         return self.connected.wait(timeout)
@@ -213,6 +281,7 @@ class MqttLink:
                 self._on_disconnect(str(reason))
 
     def _message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._received += 1
         if self._on_message is None:
             return
         try:

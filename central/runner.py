@@ -21,7 +21,6 @@ stops the service (exit status 3) without acknowledging anything.
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import threading
 import time
@@ -70,7 +69,7 @@ class CentralRunner:
         self.topics = Topics(self.config.site_id)
         self.clock = clock
         self.batch_max = batch_max
-        self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._pending: list[object] = []
         self.devices: dict[str, DeviceStatus] = {}
         self._published: dict[str, bytes] = {}
         self.ready = threading.Event()
@@ -85,8 +84,8 @@ class CentralRunner:
                 (self.topics.all_presence(), 1),
                 (self.topics.all_health(), 0),
             ],
-            on_message=self.inbox.put,
-            on_connect=lambda: self.inbox.put(_RECONNECTED),
+            on_message=self._pending.append,
+            on_connect=lambda: self._pending.append(_RECONNECTED),
             will=Will(self.topics.central_presence(), offline),
             clean_session=False,  # the broker keeps unacknowledged commands for us across a crash
             manual_ack=True,
@@ -95,29 +94,26 @@ class CentralRunner:
     # -------------------------------------------------------------- lifecycle
 
     def run(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set; raises StorageError on a storage failure."""
-        self.link.start()
+        """Serve until ``stop`` is set; raises StorageError on a storage failure.
+
+        One thread does everything: read what arrived, apply it as one batch,
+        commit, publish, acknowledge (see :meth:`MqttLink.run_inline`).
+        """
         try:
-            while not stop.is_set():
-                try:
-                    first = self.inbox.get(timeout=0.25)
-                except queue.Empty:
-                    first = None
-                items = [] if first is None else [first]
-                while len(items) < self.batch_max:
-                    try:
-                        items.append(self.inbox.get_nowait())
-                    except queue.Empty:
-                        break
-                self._process(items)
+            self.link.run_inline(stop, self._drain)
         finally:
             self._shutdown()
+
+    def _drain(self) -> None:
+        items, self._pending[:] = list(self._pending), []
+        for start in range(0, max(1, len(items)), self.batch_max):
+            self._process(items[start:start + self.batch_max])
 
     def _shutdown(self) -> None:
         offline = codec.encode(
             m.Presence(role="central", device=self.config.site_id, online=False, version=__version__, ts=self.clock())
         )
-        self.link.stop(final=[(self.topics.central_presence(), offline, True)])
+        self.link.close_inline(final=[(self.topics.central_presence(), offline, True)])
         log.info("antre central stopped: %s", self.stats)
 
     # ------------------------------------------------------------- the batch
@@ -138,8 +134,7 @@ class CentralRunner:
         day = self.service.tick(now)
         touched: set[str] = set()
         changed = False
-        for (role, device, _), h in zip(commands, handled):
-            self._publish_results(role, device, h)
+        for h in handled:
             touched |= h.touched_gerai
             changed = changed or bool(h.events)
         if day is not None:
@@ -147,7 +142,10 @@ class CentralRunner:
             changed = True
         if reconnected:
             self._announce_presence(now)
+        # The number displays first: they are what citizens wait for.
         self._publish_states(touched, now, force=reconnected)
+        for (role, device, _), h in zip(commands, handled):
+            self._publish_results(role, device, h)
         if changed or reconnected:
             self._publish_board(now, force=reconnected)
         for message in to_ack:

@@ -209,6 +209,7 @@ class Device:
         self.states: list[m.GeraiState] = []
         self.others: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         if subscribe is None:
             channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if role is Role.GERAI else [])
             subscribe = [self.topics.device(role, device, ch) for ch in channels]
@@ -228,6 +229,7 @@ class Device:
                 self.states.append(codec.decode(msg.payload, Channel.STATE, m.GeraiState))
             else:
                 self.others.append((msg.topic, msg.payload))
+            self._cond.notify_all()
 
     def publish_raw(self, payload: bytes, topic: str | None = None) -> None:
         info = self.link.publish(topic or self.topics.device(self.role, self.device, Channel.CMD), payload, qos=1)
@@ -240,12 +242,10 @@ class Device:
         while True:
             if self.link.connected.is_set():
                 self.link.publish(self.topics.device(self.role, self.device, Channel.CMD), payload, qos=1)
-            resend_at = min(deadline, time.monotonic() + retry_every)
-            while time.monotonic() < resend_at:
-                with self._lock:
-                    if cmd.id in self.replies:
-                        return self.replies[cmd.id]
-                time.sleep(0.005)
+            wait = min(retry_every, deadline - time.monotonic())
+            with self._cond:
+                if self._cond.wait_for(lambda: cmd.id in self.replies, max(0.0, wait)):
+                    return self.replies[cmd.id]
             if time.monotonic() >= deadline:
                 raise AssertionError(f"no reply to {cmd.id} within {timeout}s")
 
@@ -254,11 +254,18 @@ class Device:
             return max(self.states, key=lambda s: s.rev) if self.states else None
 
     def wait_state(self, predicate: Callable[[m.GeraiState], bool], timeout: float = 10) -> m.GeraiState:
-        def check() -> m.GeraiState | None:
-            state = self.latest_state()
+        """Wait (on the message condition, not by polling) for a state matching ``predicate``."""
+
+        def matching() -> m.GeraiState | None:
+            state = max(self.states, key=lambda s: s.rev) if self.states else None
             return state if state is not None and predicate(state) else None
 
-        return wait_for(check, timeout, f"a state of {self.device} matching the condition")  # type: ignore[no-any-return]
+        with self._cond:
+            if not self._cond.wait_for(lambda: matching() is not None, timeout):
+                raise AssertionError(f"timed out after {timeout}s waiting for a matching state of {self.device}")
+            state = matching()
+        assert state is not None
+        return state
 
     def messages_on(self, suffix: str) -> list[bytes]:
         with self._lock:
