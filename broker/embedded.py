@@ -141,5 +141,10 @@ async def serve(host: str, port: int, site: str, credentials: Credentials, stop:
     try:
         await stop.wait()
     finally:
-        await broker.shutdown()
+        try:
+            # amqtt waits up to 15 s for connected clients when shutting down,
+            # and keeps accepting connections meanwhile: do not wait for it.
+            await asyncio.wait_for(broker.shutdown(), timeout=2.0)
+        except (TimeoutError, asyncio.TimeoutError):
+            log.warning("embedded broker did not shut down within 2 s; closing its connections")
         log.info("embedded broker stopped")
