@@ -93,6 +93,9 @@ class Gerai(_Strict, frozen=True, kw_only=True):
     name: Name
     agency: Ident
     services: Annotated[list[Ident], Meta(min_length=1)]
+    #: "oldest": oldest head ticket first across the services, each wait times
+    #: its weight; "listed": the first listed service with a ticket waiting.
+    order: Literal["oldest", "listed"] = "oldest"
     weights: dict[str, Annotated[float, Meta(gt=0, le=100)]] = {}
 
 
@@ -291,6 +294,8 @@ def _check(cfg: _File, source: str) -> SiteConfig:
                 raise fail(f"{key}.services[{j}]", f"unknown service {sid!r}")
         if len(set(g.services)) != len(g.services):
             raise fail(f"{key}.services", "a service is listed twice")
+        if g.order == "listed" and g.weights:
+            raise fail(f"{key}.weights", "weights apply to order = \"oldest\" only")
         for sid in g.weights:
             if sid not in g.services:
                 raise fail(f"{key}.weights.{sid}", f"weight for service {sid!r} that this gerai does not serve")

@@ -20,7 +20,7 @@ from typing import Any
 
 from central import events as ev
 from central.config import SiteConfig
-from central.policy import choose_class, choose_service
+from central.policy import choose_class, choose_listed, choose_service
 from central.texts import render
 
 PRIORITY_REASONS = frozenset({"elderly", "disabled", "pregnant", "child"})
@@ -304,12 +304,15 @@ class Engine:
             queue = self.queues[s][0 if use_priority else 1]
             if queue:
                 heads[s] = queue[0]
-        service = choose_service(
-            {s: self.tickets[tid].issued_at for s, (_, tid) in heads.items()},
-            {s: order for s, (order, _) in heads.items()},
-            conf.weights,
-            now,
-        )
+        if conf.order == "listed":
+            service = choose_listed(set(heads), conf.services)
+        else:
+            service = choose_service(
+                {s: self.tickets[tid].issued_at for s, (_, tid) in heads.items()},
+                {s: order for s, (order, _) in heads.items()},
+                conf.weights,
+                now,
+            )
         ticket_id = heads[service][1]
         event = ev.TicketCalled(
             ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=ticket_id, mode="next",

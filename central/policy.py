@@ -13,6 +13,9 @@ Pure functions, so the rules can be read and tested on their own:
   gerai takes the head of the queue whose head has waited longest, each
   wait multiplied by that service's weight (default 1).  A lighter service
   still ages, so it is never starved either.  Ties go to the earlier issue.
+* **Listed order** (a gerai with ``order = "listed"``): the first service in
+  the gerai's list that has a ticket of the chosen class waiting, e.g. a gerai
+  that helps a second service only when its own has nobody waiting.
 * Within one service and class, tickets are always called in issue order.
 """
 
@@ -33,6 +36,14 @@ def choose_class(
     pos %= cycle
     use_priority = pos < n_priority
     return use_priority, (pos + 1) % cycle
+
+
+def choose_listed(head_services: set[str], listed: list[str]) -> str:
+    """The first service of ``listed`` that has a head ticket."""
+    for service in listed:
+        if service in head_services:
+            return service
+    raise ValueError("no service has a ticket waiting")
 
 
 def choose_service(

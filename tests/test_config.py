@@ -50,6 +50,8 @@ def _broken(old: str, new: str) -> ConfigError:
         ("regular = 2", "regular = 0", "site.priority_ratio.regular", ">= 1"),
         ('name = "MPP Uji"', 'name = "MPP Uji"\ncolour = "red"', "site", "unknown key 'colour'"),
         ('services = ["npwp"]', 'services = ["kk"]', "service[2]", "served by no gerai"),
+        ("weights = { ktp = 2 }", 'order = "listed"\nweights = { ktp = 2 }', "gerai[0].weights", "oldest"),
+        ("weights = { ktp = 2 }", 'order = "newest"', "gerai[0].order", "invalid enum value"),
     ],
 )
 def test_bad_values_name_file_key_and_problem(old: str, new: str, key: str, problem: str) -> None:

@@ -304,3 +304,17 @@ def test_replay_rebuilds_identical_state(engine: Engine, small_site: SiteConfig)
     for event in log:
         replayed.apply(event)
     assert replayed.snapshot() == engine.snapshot()
+
+
+def test_listed_order_prefers_the_first_service(small_site: SiteConfig) -> None:
+    from central.config import parse_site
+    from tests.conftest import SMALL_SITE
+
+    text = SMALL_SITE.replace('services = ["kk"]\n', 'services = ["npwp", "kk"]\norder = "listed"\n', 1)
+    e = Engine(parse_site(text, "listed.toml"))
+    t = at(DAY, 9)
+    issue(e, "kk", t)  # older
+    issue(e, "npwp", t + 60)
+    issue(e, "npwp", t + 61)
+    # g3 lists npwp first: it helps kk only when no npwp ticket waits
+    assert [called(e, "g3", t + 100 + i) for i in range(3)] == ["NP01", "NP02", "B001"]
