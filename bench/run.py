@@ -1,0 +1,489 @@
+"""``make bench``: antre against the physical floor of its transport.
+
+Runs every part against a real Mosquitto on a loopback port (configured by
+``antre broker mosquitto-config``, with ``set_tcp_nodelay true``) and, in a
+second column, against the embedded broker; prints one table and writes
+``bench/out/results.json``.  Exits non-zero if any command was lost or
+applied twice.  See bench/README.md for how to read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.clients import InlineClient, idle_gerai
+from broker import codec
+from broker import credentials as creds
+from broker import messages as m
+from broker.acl import Identity
+from broker.topics import Role
+from central.config import SiteConfig, parse_site
+from tests.harness import BrokerProc, CentralProc, free_port, mosquitto_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+SITE = "bench"
+FLOOR_ROUNDS = 2000
+PRESS_CALLS = 2000
+PRESS_GERAI = 20
+THROUGHPUT_GERAI = 200
+THROUGHPUT_SECONDS = 10.0
+THROUGHPUT_WINDOW = 4  # commands in flight per gerai
+FLEET_GERAI = 2000
+FLEET_HEALTH_EVERY = 30.0  # seconds: the edge agent's normal health interval
+FLEET_WINDOW = 30.0
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def prefix(j: int) -> str:
+    return chr(65 + j // 26) + chr(65 + j % 26)
+
+
+@dataclass
+class BenchSite:
+    """A generated site on disk, duck-typed like tests.harness.Site."""
+
+    dir: Path
+    port: int
+    gerai: int
+    services: int
+    durability: str = "full"
+    config_path: Path = field(init=False)
+    config: SiteConfig = field(init=False)
+    credentials_path: Path = field(init=False)
+    secrets: creds.Credentials = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.credentials_path = self.dir / "credentials.toml"
+        days = "\n".join(f'{d} = ["00:00-24:00"]' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+        parts = [
+            f'[site]\nid = "{SITE}"\nname = "MPP Benchmark"\ntimezone = "Asia/Makassar"\n'
+            "ticket_cutoff_minutes = 0\ntickets_open_early_minutes = 0\ncalls_during_breaks = true\n"
+            f"[site.hours]\n{days}\n",
+            '[[agency]]\nid = "a"\nname = "Agency"\nshort = "A"\n',
+        ]
+        parts += [
+            f'[[service]]\nid = "s{j:02d}"\nagency = "a"\nname = "Service {j}"\nprefix = "{prefix(j)}"\npadding = 4\n'
+            for j in range(self.services)
+        ]
+        parts += [
+            f'[[gerai]]\nid = "g{i:04d}"\nnumber = {i + 1}\nname = "Gerai {i + 1}"\nagency = "a"\n'
+            f'services = ["s{i % self.services:02d}"]\n'
+            for i in range(self.gerai)
+        ]
+        parts.append(f'[broker]\nport = {self.port}\ncredentials = "{self.credentials_path}"\n')
+        parts.append(f'[store]\npath = "{self.dir / "central.db"}"\ndurability = "{self.durability}"\n')
+        text = "\n".join(parts)
+        self.config_path = self.dir / "site.toml"
+        self.config_path.write_text(text, encoding="utf-8")
+        self.config = parse_site(text, str(self.config_path))
+        self.secrets = creds.ensure(self.credentials_path, SITE, self.config.identities())
+
+    def client(self, who: Identity, client_id: str, subscriptions: list[str]) -> InlineClient:
+        return InlineClient("127.0.0.1", self.port, who.username, self.secrets.password(who), client_id, subscriptions)
+
+
+class Stack:
+    """A broker and (optionally) the central service as child processes."""
+
+    def __init__(self, kind: str, site: BenchSite, central: bool = True) -> None:
+        self.broker = BrokerProc(kind, site)  # type: ignore[arg-type]
+        self.central = CentralProc(site) if central else None  # type: ignore[arg-type]
+
+    def __enter__(self) -> Stack:
+        self.broker.start()
+        if self.central is not None:
+            self.central.start()
+            self.central.wait_ready(60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.central is not None:
+            self.central.stop()
+        self.broker.stop()
+
+    @property
+    def central_pid(self) -> int:
+        assert self.central is not None and self.central.proc is not None
+        return self.central.proc.pid
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(values) * 1000, 3),
+        "p99": round(pct(values, 0.99) * 1000, 3),
+        "max": round(max(values) * 1000, 3),
+        "n": len(values),
+    }
+
+
+# ------------------------------------------------------------------- floor
+
+
+def floor(kind: str, work: Path) -> dict[str, float]:
+    site = BenchSite(work / f"floor-{kind}", free_port(), 1, 1)
+    central = Identity(Role.CENTRAL)
+    ping, pong = f"antre/v1/{SITE}/bench/ping", f"antre/v1/{SITE}/bench/pong"
+    with Stack(kind, site, central=False):
+        echo = subprocess.Popen(
+            [sys.executable, "-m", "bench.echo", str(site.port), central.username, site.secrets.password(central),
+             ping, pong],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        try:
+            assert echo.stdout is not None and echo.stdout.readline().strip() == "ready"
+            client = site.client(central, "bench-ping", [pong])
+            lat = []
+            for i in range(FLOOR_ROUNDS + 200):
+                payload = str(i).encode()
+                start = time.perf_counter()
+                client.publish(ping, payload)
+                client.wait(lambda: client.messages and client.messages[-1][1] == payload, 10)
+                if i >= 200:  # warm-up
+                    lat.append(client.messages[-1][2] - start)
+                client.messages.clear()
+            client.close()
+        finally:
+            echo.kill()
+            echo.wait()
+    return ms(lat)
+
+
+# ------------------------------------------------------- press to display
+
+
+def issue_tickets(site: BenchSite, clients: dict[str, InlineClient], per_gerai: int) -> None:
+    for g, client in clients.items():
+        for k in range(per_gerai):
+            cmd = m.TakeTicket(id=f"{g}-take-{k:06d}", service=site.config.gerai[g].services[0], print=False)
+            client.publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(cmd))
+        client.wait(lambda: sum(t.endswith("/reply") for t, _, _ in client.messages) >= per_gerai, 60)
+        client.messages.clear()
+
+
+def press_to_display(kind: str, work: Path, durability: str = "full") -> dict[str, float]:
+    site = BenchSite(work / f"press-{kind}-{durability}", free_port(), PRESS_GERAI, PRESS_GERAI, durability)
+    per_gerai = PRESS_CALLS // PRESS_GERAI + 10
+    with Stack(kind, site):
+        clients = {
+            g: site.client(Identity(Role.GERAI, g), f"bench-{g}",
+                           [f"antre/v1/{SITE}/gerai/{g}/state", f"antre/v1/{SITE}/gerai/{g}/reply"])
+            for g in site.config.gerai
+        }
+        issue_tickets(site, clients, per_gerai)
+        for c in clients.values():  # settle: the retained states of the issuing phase
+            c.pump(0.05)
+            c.messages.clear()
+        lat = []
+        calls: Counter[str] = Counter()
+        gerai = list(clients)
+        for i in range(PRESS_CALLS + 100):
+            g = gerai[i % len(gerai)]
+            client = clients[g]
+            calls[g] += 1
+            expected = f"{prefix(gerai.index(g) % PRESS_GERAI)}{calls[g]:04d}"
+            client.messages.clear()
+            start = time.perf_counter()
+            client.publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(m.CallNext(id=f"{g}-call-{i:06d}")))
+
+            def shown() -> float | None:
+                for topic, payload, at in client.messages:
+                    if topic.endswith("/state") and codec.decode(payload, "state", m.GeraiState).ticket == expected:
+                        return at
+                return None
+
+            client.wait(lambda: shown() is not None, 10)
+            if i >= 100:  # warm-up
+                lat.append(shown() - start)  # type: ignore[operator]
+        for c in clients.values():
+            c.close()
+    return ms(lat)
+
+
+# ------------------------------------------------------------- throughput
+
+
+def throughput(kind: str, work: Path) -> dict[str, Any]:
+    site = BenchSite(work / f"throughput-{kind}", free_port(), THROUGHPUT_GERAI, 20)
+    gerai = list(site.config.gerai)
+    sent: dict[str, int] = {}
+    replies: Counter[str] = Counter()
+    issued: list[tuple[str, str]] = []
+    called: list[str] = []
+    seq = Counter[str]()
+    with Stack(kind, site) as stack:
+        # One load connection speaks for the 200 gerai (with the central's rights):
+        # what is measured is the central process, not 200 Python clients.
+        load = site.client(Identity(Role.CENTRAL), "bench-load", [f"antre/v1/{SITE}/gerai/+/reply"])
+
+        def send(g: str) -> None:
+            seq[g] += 1
+            n = seq[g]
+            cid = f"{g}-t-{n:07d}"
+            cmd: m.AnyCommand
+            if n % 2:
+                cmd = m.TakeTicket(id=cid, service=site.config.gerai[g].services[0], print=False)
+            else:
+                cmd = m.CallNext(id=cid)
+            sent[cid] = time.perf_counter()
+            load.publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(cmd))
+
+        counting = {"on": False, "n": 0}
+
+        def on_reply(topic: str, payload: bytes) -> None:
+            reply = codec.decode(payload, "reply", m.Reply)
+            replies[reply.cmd] += 1
+            if replies[reply.cmd] > 1:
+                return
+            g = topic.split("/")[4]
+            if reply.code == "issued" and reply.ticket:
+                issued.append((g, reply.ticket))
+            elif reply.code == "called" and reply.ticket:
+                called.append(reply.ticket)
+            if counting["on"]:
+                counting["n"] += 1
+            if not stopping:
+                send(g)
+
+        load.on_message = on_reply
+        stopping = False
+        for g in gerai:
+            for _ in range(THROUGHPUT_WINDOW):
+                send(g)
+        warm_until = time.monotonic() + 2.0
+        while time.monotonic() < warm_until:
+            load.pump(0.01)
+        proc = psutil.Process(stack.central_pid)
+        cpu0 = sum(proc.cpu_times()[:2])
+        counting["on"] = True
+        t0 = time.monotonic()
+        while time.monotonic() < t0 + THROUGHPUT_SECONDS:
+            load.pump(0.01)
+        elapsed = time.monotonic() - t0
+        counting["on"] = False
+        cpu = (sum(proc.cpu_times()[:2]) - cpu0) / elapsed * 100
+        stopping = True
+        load.wait(lambda: all(replies[c] for c in sent), 60)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:  # let any redelivered reply arrive
+            load.pump(0.05)
+        load.close()
+    lost = sum(1 for c in sent if not replies[c])
+    numbers = Counter(t for _, t in issued)
+    doubled = sum(n - 1 for n in numbers.values() if n > 1) + sum(n - 1 for n in Counter(called).values() if n > 1)
+    doubled += sum(1 for t in called if t not in numbers)  # a call of a ticket never issued
+    return {
+        "cmds_per_s": round(counting["n"] / elapsed, 1),
+        "central_cpu_pct": round(cpu, 1),
+        "commands": len(sent),
+        "lost": lost,
+        "doubled": doubled,
+        "duplicate_replies": sum(n - 1 for n in replies.values() if n > 1),
+    }
+
+
+# ------------------------------------------------------------------ fleet
+
+
+def fleet(kind: str, work: Path) -> dict[str, Any]:
+    site = BenchSite(work / f"fleet-{kind}", free_port(), FLEET_GERAI, 20)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, FLEET_GERAI * 3)), hard))
+    with Stack(kind, site) as stack:
+        proc = psutil.Process(stack.central_pid)
+
+        async def run() -> dict[str, Any]:
+            stop = asyncio.Event()
+            up = {"n": 0}
+
+            def connected() -> None:
+                up["n"] += 1
+
+            tasks = []
+            for i, g in enumerate(site.config.gerai):
+                tasks.append(asyncio.ensure_future(idle_gerai(
+                    "127.0.0.1", site.port, SITE, g, site.secrets.password(Identity(Role.GERAI, g)),
+                    FLEET_HEALTH_EVERY, stop, connected)))
+                if i % 100 == 99:
+                    await asyncio.sleep(0.2)  # ramp the connections up like a morning boot
+            deadline = time.monotonic() + 120
+            while up["n"] < FLEET_GERAI and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            if up["n"] < FLEET_GERAI:
+                raise RuntimeError(f"only {up['n']} of {FLEET_GERAI} gerai connected")
+            await asyncio.sleep(5)  # let the connection storm settle
+            cpu0, t0 = sum(proc.cpu_times()[:2]), time.monotonic()
+            await asyncio.sleep(FLEET_WINDOW)
+            elapsed = time.monotonic() - t0
+            cpu = (sum(proc.cpu_times()[:2]) - cpu0) / elapsed * 100
+            rss = proc.memory_info().rss / 2**20
+            stop.set()
+            sent = sum(await asyncio.gather(*tasks, return_exceptions=False))
+            return {"gerai": up["n"], "cpu_pct": round(cpu, 2), "rss_mb": round(rss, 1), "health_reports": sent}
+
+        return asyncio.run(run())
+
+
+# ------------------------------------------------------------------- main
+
+
+def versions() -> dict[str, str]:
+    out: dict[str, str] = {"python": platform.python_version()}
+    for dist in ("paho-mqtt", "amqtt", "msgspec", "antre"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "?"
+    binary = mosquitto_binary()
+    if binary:
+        first = subprocess.run([binary, "-h"], capture_output=True, text=True).stdout.splitlines()
+        out["mosquitto"] = first[0] if first else "?"
+    out["sqlite"] = __import__("sqlite3").sqlite_version
+    return out
+
+
+def machine() -> dict[str, Any]:
+    cpu = "?"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)}
+
+
+def attempt(name: str, fn: Any, *args: Any) -> Any:
+    log(f"-- {name}")
+    started = time.monotonic()
+    try:
+        result = fn(*args)
+    except Exception as exc:  # a part that fails is reported as null with its reason
+        log(f"   FAILED: {type(exc).__name__}: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    log(f"   {result}  ({time.monotonic() - started:.1f}s)")
+    return result
+
+
+def main() -> int:
+    if mosquitto_binary() is None:
+        print("make bench needs Mosquitto: apt-get install mosquitto", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    OUT.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="antre-bench-"))
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for kind in ("mosquitto", "embedded"):
+            r: dict[str, Any] = {}
+            r["floor"] = attempt(f"{kind}: floor", floor, kind, work)
+            r["press"] = attempt(f"{kind}: press to display (durable)", press_to_display, kind, work, "full")
+            r["press_off"] = attempt(f"{kind}: press to display (non-durable)", press_to_display, kind, work, "off")
+            r["throughput"] = attempt(f"{kind}: throughput", throughput, kind, work)
+            r["fleet"] = attempt(f"{kind}: fleet", fleet, kind, work)
+            results[kind] = r
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def flat(r: dict[str, Any]) -> dict[str, Any]:
+        def get(part: str, key: str) -> Any:
+            return r.get(part, {}).get(key)
+
+        return {
+            "floor_p50_ms": get("floor", "p50"), "floor_p99_ms": get("floor", "p99"),
+            "floor_max_ms": get("floor", "max"),
+            "press_to_display_p50_ms": get("press", "p50"), "press_to_display_p99_ms": get("press", "p99"),
+            "press_to_display_max_ms": get("press", "max"),
+            "press_to_lobby_p50_ms": None,  # the lobby process has not landed yet
+            "throughput_cmds_per_s": get("throughput", "cmds_per_s"),
+            "throughput_central_cpu_pct": get("throughput", "central_cpu_pct"),
+            "fleet_gerai": get("fleet", "gerai"), "fleet_cpu_pct": get("fleet", "cpu_pct"),
+            "fleet_rss_mb": get("fleet", "rss_mb"),
+            "edge_rss_mb": None, "edge_ready_s": None,  # the edge agent has not landed yet
+            "nondurable_press_to_display_p50_ms": get("press_off", "p50"),
+            "nondurable_press_to_display_p99_ms": get("press_off", "p99"),
+            "lost": get("throughput", "lost"), "doubled": get("throughput", "doubled"),
+        }
+
+    mosq, emb = flat(results["mosquitto"]), flat(results["embedded"])
+    doc = {**mosq, "embedded": emb, "raw": results, "versions": versions(), "machine": machine(),
+           "duration_s": round(time.monotonic() - started, 1)}
+    (OUT / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(render_table(mosq, emb, doc))
+    bad = [k for k in ("lost", "doubled") for r in (mosq, emb) if r[k] is None or r[k] > 0]
+    if bad:
+        print(f"\nFAIL: commands lost or doubled, or the check did not run: {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def render_table(mosq: dict[str, Any], emb: dict[str, Any], doc: dict[str, Any]) -> str:
+    def f(v: Any, unit: str = "") -> str:
+        return "null" if v is None else f"{v}{unit}"
+
+    def ratio(a: Any, b: Any) -> str:
+        return "null" if a is None or b is None or not b else f"{a / b:.2f}x"
+
+    rows = [
+        ("floor p50 / p99 (ms)", f"{f(mosq['floor_p50_ms'])} / {f(mosq['floor_p99_ms'])}",
+         f"{f(emb['floor_p50_ms'])} / {f(emb['floor_p99_ms'])}", "the transport's best"),
+        ("press to display p50 / p99 (ms)",
+         f"{f(mosq['press_to_display_p50_ms'])} / {f(mosq['press_to_display_p99_ms'])}",
+         f"{f(emb['press_to_display_p50_ms'])} / {f(emb['press_to_display_p99_ms'])}", "p50 <= 1.5x floor, p99 < 5"),
+        ("  ratio to floor p50 / p99",
+         f"{ratio(mosq['press_to_display_p50_ms'], mosq['floor_p50_ms'])} / "
+         f"{ratio(mosq['press_to_display_p99_ms'], mosq['floor_p99_ms'])}",
+         f"{ratio(emb['press_to_display_p50_ms'], emb['floor_p50_ms'])} / "
+         f"{ratio(emb['press_to_display_p99_ms'], emb['floor_p99_ms'])}", ""),
+        ("press to display, non-durable p50 (ms)", f(mosq["nondurable_press_to_display_p50_ms"]),
+         f(emb["nondurable_press_to_display_p50_ms"]), "the price of fsync"),
+        ("press to lobby p50 (ms)", f(mosq["press_to_lobby_p50_ms"]), f(emb["press_to_lobby_p50_ms"]),
+         "lobby not landed"),
+        ("throughput, durable (cmds/s)", f(mosq["throughput_cmds_per_s"]), f(emb["throughput_cmds_per_s"]),
+         ">= 5000"),
+        ("  lost / doubled", f"{f(mosq['lost'])} / {f(mosq['doubled'])}", f"{f(emb['lost'])} / {f(emb['doubled'])}",
+         "0 / 0"),
+        (f"fleet: {f(mosq['fleet_gerai'])} idle gerai, central CPU (% of a core)", f(mosq["fleet_cpu_pct"]),
+         f(emb["fleet_cpu_pct"]), "< 5"),
+        ("fleet: central RSS (MB)", f(mosq["fleet_rss_mb"]), f(emb["fleet_rss_mb"]), "< 200"),
+        ("edge agent RSS (MB) / ready (s)", "null / null", "null / null", "< 40 / < 2 (edge not landed)"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"antre benchmark on {doc['machine']['cpu']} x{doc['machine']['cores']}, {doc['machine']['platform']}",
+        "versions: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()),
+        "",
+        f"{'':<{width}}  {'mosquitto':>22}  {'embedded':>22}  target",
+    ]
+    lines += [f"{name:<{width}}  {a:>22}  {b:>22}  {t}" for name, a, b, t in rows]
+    lines.append(f"\n({doc['duration_s']} s; every figure in bench/out/results.json)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
