@@ -101,7 +101,7 @@ class MqttLink:
         manual_ack: bool = False,
         min_backoff: float = 0.25,
         max_backoff: float = 10.0,
-        max_inflight: int = 1000,
+        max_inflight: int = 0,  # 0: unlimited (paho rescans every in-flight message per PUBACK when limited)
     ) -> None:
         self.address = address
         self.client_id = client_id
