@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _RECONNECTED = object()
+#: The lobby board is republished at most this often (seconds): under a burst
+#: of commands it is coalesced; at a normal pace every change goes out at once.
+BOARD_MIN_INTERVAL = 0.1
 _DOWN_STATUSES = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 
 
@@ -72,6 +75,8 @@ class CentralRunner:
         self._pending: list[object] = []
         self.devices: dict[str, DeviceStatus] = {}
         self._published: dict[str, bytes] = {}
+        self._board_dirty = False
+        self._board_sent = 0.0
         self.ready = threading.Event()
         self.stats = {"commands": 0, "duplicates": 0, "rejected": 0, "batches": 0}
         offline = codec.encode(m.Presence(role="central", device=self.config.site_id, online=False,
@@ -100,7 +105,7 @@ class CentralRunner:
         commit, publish, acknowledge (see :meth:`MqttLink.run_inline`).
         """
         try:
-            self.link.run_inline(stop, self._drain)
+            self.link.run_inline(stop, self._drain, poll=0.05)
         finally:
             self._shutdown()
 
@@ -108,6 +113,8 @@ class CentralRunner:
         items, self._pending[:] = list(self._pending), []
         for start in range(0, max(1, len(items)), self.batch_max):
             self._process(items[start:start + self.batch_max])
+        if self._board_dirty and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL:
+            self._publish_board(self.clock(), force=False)
 
     def _shutdown(self) -> None:
         offline = codec.encode(
@@ -146,8 +153,10 @@ class CentralRunner:
         self._publish_states(touched, now, force=reconnected)
         for (role, device, _), h in zip(commands, handled):
             self._publish_results(role, device, h)
-        if changed or reconnected:
+        if reconnected or (changed and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL):
             self._publish_board(now, force=reconnected)
+        elif changed:
+            self._board_dirty = True  # coalesced: sent by _drain when the interval has passed
         for message in to_ack:
             self.link.ack(message)
         if commands:
@@ -220,6 +229,8 @@ class CentralRunner:
             self.link.publish(self.topics.gerai(gid, Channel.STATE), codec.encode(state), qos=1, retain=True)
 
     def _publish_board(self, now: float, force: bool) -> None:
+        self._board_dirty = False
+        self._board_sent = time.monotonic()
         board = self.service.board(now, self.service.store.last_seq)
         key = codec.encode(msgspec.structs.replace(board, rev=0, ts=0.0))
         if not force and self._published.get("\0board") == key:
