@@ -92,6 +92,28 @@ def build_parser() -> argparse.ArgumentParser:
     mosq.add_argument("--run-as", help="Mosquitto's 'user' option (default: leave Mosquitto's default)")
     mosq.add_argument("--persistence", help="persistence_location (default: leave Mosquitto's default)")
 
+    edge = sub.add_parser("edge", help="the gerai agent: run it, test the hardware, or write a device config")
+    edge.add_argument("--config", help="device config file (TOML); required to run the agent")
+    edge_sub = edge.add_subparsers(dest="edge_command", metavar="SUBCOMMAND")
+    st = edge_sub.add_parser("selftest", help="test pattern, test ticket, printer status, each button in turn")
+    st.add_argument("--config", dest="selftest_config", required=True, help="device config file (TOML)")
+    st.add_argument("--button-timeout", type=_seconds, default=15.0, help="seconds to wait for each button")
+    pv = edge_sub.add_parser("provision", help="write a device config from the site's credentials")
+    pv.add_argument("--site", required=True)
+    pv.add_argument("--role", choices=["gerai", "kiosk"], default="gerai")
+    pv.add_argument("--id", required=True, help="gerai or kiosk id, e.g. g05")
+    pv.add_argument("--broker-host", required=True)
+    pv.add_argument("--broker-port", type=_port, default=1883)
+    pv.add_argument("--credentials", required=True, help="the site's credentials file (from antre broker)")
+    pv.add_argument("--out", required=True, help="device config to write (mode 0600)")
+    pv.add_argument("--display", choices=["ssd1306", "sh1106", "max7219", "none"], default="ssd1306")
+    pv.add_argument("--printer", help="serial port of the ticket printer, e.g. /dev/serial0")
+    pv.add_argument("--paper-mm", type=int, choices=[58, 80], default=58)
+    pv.add_argument("--button", action="append", default=[], metavar="NAME:PIN:PRESS[:DOUBLE[:HOLD]]",
+                    help="e.g. panggil:17:call_next:recall:no_show (repeat for a keypad)")
+    pv.add_argument("--service", help="the service of take-ticket buttons")
+    pv.add_argument("--mock", action="store_true", help="mock hardware (a laptop)")
+
     check = sub.add_parser("check-config", help="validate a site config file and summarise it")
     check.add_argument("config", help="site config file (TOML)")
 
@@ -104,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = args.command in ("demo", "check-config", "audit") or (
+    quiet = args.command in ("demo", "check-config", "audit") or getattr(args, "edge_command", None) or (
         args.command == "broker" and getattr(args, "broker_command", None) == "mosquitto-config"
     )
     logging.basicConfig(
@@ -113,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from broker.credentials import CredentialsError
     from central.config import ConfigError
+    from edge.config import EdgeConfigError
     from central.store import StorageError
 
     try:
@@ -120,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _central(args)
         if args.command == "broker":
             return _broker(args)
+        if args.command == "edge":
+            return _edge(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "check-config":
@@ -128,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit(args)
     except ConfigError as exc:
         print(f"antre: config error: {exc}", file=sys.stderr)
+        return 2
+    except EdgeConfigError as exc:
+        print(f"antre: device config error: {exc}", file=sys.stderr)
         return 2
     except CredentialsError as exc:
         print(f"antre: credentials error: {exc}", file=sys.stderr)
@@ -215,3 +243,22 @@ def _broker(args: argparse.Namespace) -> int:
         print(install_notes(args.out, credentials))
         return 0
     return run_embedded(config.site_id, config.identities(), credentials, bind, port)
+
+
+def _edge(args: argparse.Namespace) -> int:
+    from edge import main as edge_main
+
+    if args.edge_command == "selftest":
+        return edge_main.selftest(args.selftest_config, sys.stdout, timeout=args.button_timeout)
+    if args.edge_command == "provision":
+        path = edge_main.provision(
+            site=args.site, role=args.role, device=args.id, host=args.broker_host, port=args.broker_port,
+            credentials=args.credentials, out=args.out, display=args.display, printer=args.printer,
+            paper_mm=args.paper_mm, buttons=args.button, service=args.service, mock=args.mock,
+        )
+        print(f"wrote {path} (mode 0600); test it at the gerai with: antre edge selftest --config {path}")
+        return 0
+    if not args.config:
+        print("antre edge: --config DEVICE.toml is required", file=sys.stderr)
+        return 2
+    return edge_main.run(args.config)

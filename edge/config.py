@@ -1,0 +1,160 @@
+"""The device config of a gerai or kiosk (TOML), written by ``antre edge provision``.
+
+Example::
+
+    [device]
+    site = "kupang"
+    role = "gerai"            # or "kiosk"
+    id = "g05"
+
+    [broker]
+    host = "192.168.10.2"
+    port = 1883
+    password = "..."          # this device's own secret (username: gerai.g05)
+
+    [[button]]
+    name = "utama"
+    pin = 17
+    press = "call_next"
+    double = "recall"
+    hold = "no_show"
+
+    [display]
+    type = "ssd1306"          # sh1106, max7219, none
+    mock = false
+
+    [printer]
+    port = "/dev/serial0"
+    paper_mm = 58
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from broker.topics import ID_PATTERN
+
+Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
+Action = Literal[
+    "call_next", "recall", "no_show", "done", "pause_toggle", "take_ticket", "take_priority_ticket", "none"
+]
+
+
+class EdgeConfigError(ValueError):
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source, self.key, self.problem = source, key, problem
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+
+
+class _Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
+
+
+class DeviceSection(_Strict, frozen=True, kw_only=True):
+    site: Ident
+    role: Literal["gerai", "kiosk"] = "gerai"
+    id: Ident
+    name: Annotated[str, Meta(max_length=60)] = ""
+
+
+class BrokerSection(_Strict, frozen=True, kw_only=True):
+    host: Annotated[str, Meta(min_length=1, max_length=253)]
+    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
+    password: Annotated[str, Meta(min_length=16, max_length=200)]
+    cafile: str | None = None
+    keepalive: Annotated[int, Meta(ge=2, le=600)] = 5
+
+
+class ButtonSection(_Strict, frozen=True, kw_only=True):
+    name: Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,20}$")]
+    pin: Annotated[int, Meta(ge=0, le=53)]
+    pull_up: bool = True
+    press: Action = "none"
+    double: Action = "none"
+    hold: Action = "none"
+
+
+class GestureSection(_Strict, frozen=True, kw_only=True):
+    debounce_ms: Annotated[int, Meta(ge=0, le=499)] = 30
+    double_window_ms: Annotated[int, Meta(ge=50, le=2000)] = 350
+    hold_ms: Annotated[int, Meta(ge=300, le=10000)] = 1200
+
+
+class DisplaySection(_Strict, frozen=True, kw_only=True):
+    type: Literal["ssd1306", "sh1106", "max7219", "none"] = "none"
+    mock: bool = False
+    emulator: bool = False
+    width: Annotated[int, Meta(ge=32, le=256)] = 128
+    height: Annotated[int, Meta(ge=16, le=128)] = 64
+    i2c_port: Annotated[int, Meta(ge=0, le=10)] = 1
+    i2c_address: Annotated[int, Meta(ge=0x03, le=0x77)] = 0x3C
+    spi_port: Annotated[int, Meta(ge=0, le=10)] = 0
+    spi_device: Annotated[int, Meta(ge=0, le=10)] = 0
+    digits: Literal[4, 8] = 8
+
+
+class PrinterSection(_Strict, frozen=True, kw_only=True):
+    port: Annotated[str, Meta(min_length=1, max_length=200)]  # any pyserial URL
+    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 19200
+    paper_mm: Literal[58, 80] = 58
+    mock: bool = False
+
+
+class TicketSection(_Strict, frozen=True, kw_only=True):
+    service: Ident  # the service of take_ticket buttons
+    priority_reason: Literal["elderly", "disabled", "pregnant", "child"] = "elderly"
+
+
+class _File(_Strict, frozen=True, kw_only=True):
+    device: DeviceSection
+    broker: BrokerSection
+    button: list[ButtonSection] = []
+    gestures: GestureSection = GestureSection()
+    display: DisplaySection = DisplaySection()
+    printer: PrinterSection | None = None
+    tickets: TicketSection | None = None
+    health_interval_s: Annotated[int, Meta(ge=5, le=3600)] = 30
+    mock_gpio: bool = False
+
+
+DeviceConfig = _File
+_PATH_RE = re.compile(r"`\$\.?([^`]*)`")
+
+
+def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise EdgeConfigError(source, "", f"not valid TOML: {exc}") from None
+    try:
+        cfg = msgspec.convert(raw, _File)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _PATH_RE.search(message)
+        raise EdgeConfigError(source, match.group(1) if match else "", _PATH_RE.sub("", message).rstrip(" -")) from None
+    names = [b.name for b in cfg.button]
+    if len(set(names)) != len(names):
+        raise EdgeConfigError(source, "button", "two buttons have the same name")
+    pins = [b.pin for b in cfg.button]
+    if len(set(pins)) != len(pins):
+        raise EdgeConfigError(source, "button", "two buttons use the same GPIO pin")
+    actions = {a for b in cfg.button for a in (b.press, b.double, b.hold)}
+    if actions & {"take_ticket", "take_priority_ticket"} and cfg.tickets is None:
+        raise EdgeConfigError(source, "tickets", "a take-ticket button needs [tickets] service = ...")
+    if cfg.device.role == "kiosk" and actions - {"take_ticket", "take_priority_ticket", "none"}:
+        raise EdgeConfigError(source, "button", "a kiosk can only take tickets")
+    return cfg
+
+
+def load_device(path: str | Path) -> DeviceConfig:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EdgeConfigError(str(path), "", f"cannot read file: {exc}") from None
+    return parse_device(text, str(path))

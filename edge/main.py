@@ -1,0 +1,133 @@
+"""``antre edge``: run the agent, test the hardware on site, write a device config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from broker import credentials as creds
+from broker.acl import Identity
+from broker.topics import Role, check_id
+from edge.config import EdgeConfigError, load_device, parse_device
+from edge.setup import assemble
+from hardware.display import DisplayContent
+from hardware.gestures import Gesture
+from hardware.printer import Ticket
+
+log = logging.getLogger(__name__)
+
+
+def run(config_path: str) -> int:
+    config = load_device(config_path)
+    assembly = assemble(config)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    assembly.agent.start()
+    log.info("antre edge %s.%s started (broker %s:%d)", config.device.role, config.device.id,
+             config.broker.host, config.broker.port)
+    try:
+        stop.wait()
+    finally:
+        assembly.close()
+    return 0
+
+
+def selftest(config_path: str, out: TextIO, ask: Callable[[str], None] | None = None, timeout: float = 15.0) -> int:
+    """For a technician at the gerai: test pattern, test ticket and printer status, each button in turn."""
+    config = load_device(config_path)
+    assembly = assemble(config)
+    agent, failures = assembly.agent, 0
+    try:
+        for fault in agent.hw.faults:
+            out.write(f"FAULT  {fault}\n")
+            failures += 1
+        if agent.hw.display is not None:
+            agent.hw.display.test_pattern()
+            out.write("OK     display: test pattern shown (check every pixel row lights)\n")
+            agent.hw.display.show(DisplayContent(config.device.id, "A000", 0, "UJI"))
+        else:
+            out.write("-      display: none configured\n")
+        if agent.hw.printer is not None:
+            status = agent.hw.printer.status()
+            out.write(f"{'OK    ' if status.value in ('ok', 'paper_near_end') else 'FAULT '} printer status: "
+                      f"{status.value}\n")
+            result = agent.hw.printer.print_ticket(Ticket(
+                site_name="UJI CETAK / TEST PRINT", agency_name=f"{config.device.role} {config.device.id}",
+                service_name="Tiket uji teknisi", number="T000", ticket_id="00000000-T000",
+                issued_text=time.strftime("%Y-%m-%d %H:%M"), ahead=0, est_wait_min=None))
+            out.write(f"{'OK    ' if result.ok else 'FAULT '} test ticket: {result.status.value} {result.detail}\n")
+            failures += 0 if result.ok else 1
+        else:
+            out.write("-      printer: none configured\n")
+        if assembly.buttons is not None:
+            for spec in config.button:
+                seen = threading.Event()
+                previous = assembly.buttons.on_gesture
+
+                def watch(name: str, gesture: Gesture, want: str = spec.name, flag: threading.Event = seen) -> None:
+                    if name == want:
+                        flag.set()
+
+                assembly.buttons.on_gesture = watch
+                (ask or (lambda text: out.write(text + "\n")))(f"...    press button '{spec.name}' (GPIO{spec.pin})")
+                ok = seen.wait(timeout)
+                assembly.buttons.on_gesture = previous
+                out.write(f"{'OK    ' if ok else 'FAULT '} button {spec.name}: "
+                          f"{'works' if ok else f'no press within {timeout:.0f} s'}\n")
+                failures += 0 if ok else 1
+        else:
+            out.write("-      buttons: none configured\n")
+    finally:
+        assembly.close()
+    out.write("selftest passed\n" if failures == 0 else f"selftest: {failures} fault(s)\n")
+    return 0 if failures == 0 else 1
+
+
+def provision(*, site: str, role: str, device: str, host: str, port: int, credentials: str, out: str,
+              display: str, printer: str | None, paper_mm: int, buttons: list[str], service: str | None,
+              mock: bool) -> Path:
+    """Write a device config from the site's credentials file, validating every value."""
+    check_id(site, "site")
+    check_id(device, role)
+    who = Identity(Role(role), device)
+    secret = creds.load(credentials)
+    if secret.site != site:
+        raise EdgeConfigError(credentials, "site", f"credentials of site {secret.site!r}, not {site!r}")
+    lines = [
+        "# antre device config, written by `antre edge provision`. Contains this device's secret: mode 0600.",
+        f"mock_gpio = {'true' if mock else 'false'}",
+        "",
+        "[device]", f'site = "{site}"', f'role = "{role}"', f'id = "{device}"', "",
+        "[broker]", f'host = "{host}"', f"port = {port}", f'password = "{secret.password(who)}"', "",
+    ]
+    for spec in buttons:  # name:pin:press[:double[:hold]]
+        parts = spec.split(":")
+        if len(parts) < 3:
+            raise EdgeConfigError("--button", spec, "use NAME:PIN:PRESS[:DOUBLE[:HOLD]]")
+        name, pin, *actions = parts
+        keys = ("press", "double", "hold")
+        lines += ["[[button]]", f'name = "{name}"', f"pin = {pin}"]
+        lines += [f'{k} = "{a}"' for k, a in zip(keys, actions)] + [""]
+    lines += ["[display]", f'type = "{display}"', f"mock = {'true' if mock else 'false'}", ""]
+    if printer or mock:
+        lines += ["[printer]", f'port = "{printer or "mock"}"', f"paper_mm = {paper_mm}",
+                  f"mock = {'true' if mock else 'false'}", ""]
+    if service:
+        lines += ["[tickets]", f'service = "{service}"', ""]
+    text = "\n".join(lines)
+    parse_device(text, out)  # the same validation as the agent's own, before anything is written
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
