@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--date", type=_date, help="the day to play (default: the next working Friday)")
     demo.add_argument("--db", help="with --engine-only: keep the event log in this file")
     demo.add_argument("--seed", type=int, default=2023, help="random seed of the arrivals")
+    demo.add_argument("--snapshots", default="var/demo-displays",
+                      help="headless: save PNG snapshots of every number display here at the end")
 
     central = sub.add_parser("central", help="run the queue service of a site on MQTT (until SIGTERM)")
     central.add_argument("--config", required=True, help="site config file (TOML)")
@@ -176,7 +178,9 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     from antre.demo import main as demo_main
 
-    return demo_main(config, args.headless, args.duration, args.date, args.seed)
+    from pathlib import Path
+
+    return demo_main(config, args.headless, args.duration, args.date, args.seed, Path(args.snapshots))
 
 
 def _check_config(args: argparse.Namespace) -> int:

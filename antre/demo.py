@@ -11,8 +11,13 @@ through the same topics, ACLs and messages as in production.
   :mod:`central.demo` over MQTT, paced over the given wall-clock time, and
   prints a summary with the measured press-to-display latencies.
 
-The simulated devices here are stand-ins until the edge agent (with mock
-hardware) and the lobby process land; they use the same wire contract.
+Every gerai and kiosk also runs the real edge agent on mock hardware
+(gpiozero's MockFactory buttons, luma's dummy OLED device, the pty mock
+printer), so the number displays render real frames (saved as PNG) and the
+kiosks print real ESC/POS tickets.  The scripted story drives the richer
+commands (out-of-order calls with a reason, transfers) through plain MQTT
+clients with the same credentials; in the interactive demo ``b g01`` presses
+a gerai's mock button.
 """
 
 from __future__ import annotations
@@ -44,8 +49,35 @@ from central.demo import MorningScript, default_day, morning_window, speech
 from central.runner import CentralRunner
 from central.service import Handled, QueueService
 from central.store import EventStore
+from hardware.gestures import Gesture
+from edge.config import parse_device
+from edge.setup import Assembly, assemble
 
 TIMEOUT = 10.0
+BUTTON_PIN = 17
+
+EDGE_DEVICE = """
+mock_gpio = true
+[gestures]
+debounce_ms = 0   # mock pins have no contact bounce, and a typed press is instantaneous
+[device]
+site = "{site}"
+role = "{role}"
+id = "{device}"
+[broker]
+host = "127.0.0.1"
+port = {port}
+password = "{password}"
+keepalive = 5
+[[button]]
+name = "utama"
+pin = {pin}
+{actions}
+[display]
+type = "{display}"
+mock = true
+{printer}
+"""
 
 
 def _free_port() -> int:
@@ -144,6 +176,7 @@ class DemoStack:
         self.store: EventStore | None = None
         self.service: QueueService | None = None
         self.lobby: MqttLink | None = None
+        self.edges: dict[str, Assembly] = {}
 
     def address(self, who: Identity) -> BrokerAddress:
         return BrokerAddress("127.0.0.1", self.port, who.username, self.credentials.password(who))
@@ -191,6 +224,57 @@ class DemoStack:
             )
             self.lobby.start()
             self.lobby.wait_connected(TIMEOUT)
+        self._start_edges()
+
+    def _start_edges(self) -> None:
+        """A real edge agent on mock hardware for every gerai and kiosk."""
+        first_service = next(iter(self.config.services))
+        for role, ids in ((Role.GERAI, list(self.config.gerai)), (Role.KIOSK, list(self.config.kiosks))):
+            for device in ids:
+                if role is Role.GERAI:
+                    actions = 'press = "call_next"\ndouble = "recall"\nhold = "no_show"'
+                    display, printer = "ssd1306", ""
+                else:
+                    kiosk = self.config.kiosks[device]
+                    service = kiosk.services[0] if kiosk.services else first_service
+                    actions = 'press = "take_ticket"\nhold = "take_priority_ticket"'
+                    display = "none"
+                    printer = f'[printer]\nport = "mock"\nmock = true\n[tickets]\nservice = "{service}"'
+                text = EDGE_DEVICE.format(
+                    site=self.config.site_id, role=role.value, device=device, port=self.port,
+                    password=self.credentials.password(Identity(role, device)), pin=BUTTON_PIN,
+                    actions=actions, display=display, printer=printer,
+                )
+                assembly = assemble(parse_device(text, f"demo-{device}.toml"))
+                assembly.agent.start()
+                self.edges[device] = assembly
+        for assembly in self.edges.values():
+            assembly.agent.ready.wait(TIMEOUT)
+
+    def press(self, device: str, gesture: str = "press") -> None:
+        """Press the mock button of a gerai or kiosk edge agent (press, double or hold)."""
+        assembly = self.edges[device]
+        pin = assembly.pin_factory.pin(BUTTON_PIN)
+        if gesture == "hold":
+            assembly.agent.on_gesture("utama", Gesture.HOLD)
+            return
+        for _ in range(2 if gesture == "double" else 1):
+            pin.drive_low()
+            pin.drive_high()
+
+    def snapshots(self, directory: Path) -> list[Path]:
+        """Save a PNG of every gerai display (4x the OLED's 128x64 pixels)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for device, assembly in sorted(self.edges.items()):
+            display = assembly.agent.hw.display
+            frame = getattr(display, "frame", None)
+            if frame is None:
+                continue
+            path = directory / f"{device}.png"
+            frame.convert("L").resize((frame.width * 4, frame.height * 4)).save(path)
+            paths.append(path)
+        return paths
 
     def _spawn(self, target: Callable[[], object]) -> threading.Thread:
         thread = threading.Thread(target=target, daemon=True)
@@ -228,14 +312,16 @@ class DemoStack:
             self.lobby_cond.notify_all()
 
     def stop(self) -> None:
+        self._central_stop.set()
+        if self._central_thread is not None:
+            self._central_thread.join(TIMEOUT)  # it says goodbye (offline presence) before the broker goes
+        for assembly in self.edges.values():
+            assembly.close()
         for sim in self.devices.values():
             if sim.link is not None:
                 sim.link.stop()
         if self.lobby is not None:
             self.lobby.stop()
-        self._central_stop.set()
-        if self._central_thread is not None:
-            self._central_thread.join(TIMEOUT)  # it says goodbye (offline presence) before the broker goes
         if self._broker_loop is not None and self._broker_stop is not None:
             self._broker_loop.call_soon_threadsafe(self._broker_stop.set)
         if self._broker_thread is not None:
@@ -303,7 +389,7 @@ def _ms(values: list[float]) -> str:
 
 
 def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date | None = None,
-                 seed: int = 2023, workdir: Path | None = None) -> int:
+                 seed: int = 2023, workdir: Path | None = None, snapshots: Path | None = None) -> int:
     """The scripted morning over MQTT, spread over ``duration`` seconds of wall time."""
     day = day or default_day(config)
     t_open, t_end = morning_window(config, day)
@@ -333,9 +419,32 @@ def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date 
             )
             assert stack.store is not None
             out.write(f"event log: {stack.store.last_seq} events committed durably\n")
+            printed = sum(len(a.mock_printer.tickets) for a in stack.edges.values() if a.mock_printer)
+            out.write(f"kiosk printers (mock, ESC/POS over a pty): {printed} tickets printed\n")
+            if snapshots is not None:
+                wait_displays(stack)
+                paths = stack.snapshots(snapshots)
+                out.write(f"number displays: {len(paths)} PNG snapshots in {snapshots}/\n")
         finally:
             stack.stop()
     return 0
+
+
+def wait_displays(stack: DemoStack) -> None:
+    """Wait until every gerai display shows the state the central published last."""
+    for device, assembly in stack.edges.items():
+        sim = stack.devices.get(("gerai", device))
+        if sim is None or sim.state is None:
+            continue
+        target = sim.state
+        agent = assembly.agent
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            s = agent.state
+            if s is not None and s.rev >= target.rev:
+                agent.render()
+                break
+            stack._central_stop.wait(0.02)
 
 
 class _Pacer:
@@ -362,6 +471,8 @@ HELP = """commands (gerai ids such as g01, services such as ktp-el):
   n GERAI        no-show              d GERAI     done
   p GERAI        pause (istirahat)    u GERAI     resume
   x GERAI SERVICE  transfer the held ticket
+  b DEVICE [press|double|hold]  press the mock button of a gerai's or kiosk's edge agent
+  snap [DIR]     save PNG snapshots of every number display (default var/demo-displays)
   s              show every display and the board
   h              this help            q           quit"""
 
@@ -401,6 +512,26 @@ def run_interactive(config: SiteConfig, inp: TextIO, out: TextIO, workdir: Path 
                     continue
                 if verb == "s":
                     _show_all(stack, out)
+                    continue
+                if verb == "b":
+                    gesture = args[1] if len(args) > 1 else "press"
+                    if not args or args[0] not in stack.edges or gesture not in ("press", "double", "hold"):
+                        out.write("  ? usage: b DEVICE [press|double|hold]\n")
+                    else:
+                        sim = stack.devices.get(("gerai", args[0])) or stack.devices.get(("kiosk", args[0]))
+                        before = len(sim.replies) if sim else 0
+                        stack.press(args[0], gesture)
+                        if sim is not None and not sim.wait(lambda: len(sim.replies) > before, 3.0):
+                            out.write("  (no answer yet)\n")
+                        elif sim is not None:
+                            reply = list(sim.replies.values())[-1]
+                            out.write(f"  [{args[0]} button] {'ok' if reply.ok else 'DITOLAK'}: {reply.text_id}\n")
+                    continue
+                if verb == "snap":
+                    directory = Path(args[0]) if args else Path("var/demo-displays")
+                    wait_displays(stack)
+                    paths = stack.snapshots(directory)
+                    out.write(f"  saved {len(paths)} display snapshots in {directory}/\n")
                     continue
                 counter += 1
                 cid = f"cli-{counter:06d}-{int(time.time())}"
@@ -462,7 +593,8 @@ def _show_all(stack: DemoStack, out: TextIO) -> None:
         out.write(f"  board rev {board.rev}: waiting {waiting or 'none'}; latest calls {calls or 'none'}\n")
 
 
-def main(config: SiteConfig, headless: bool, duration: float, day: dt.date | None, seed: int) -> int:
+def main(config: SiteConfig, headless: bool, duration: float, day: dt.date | None, seed: int,
+         snapshots: Path | None = Path("var/demo-displays")) -> int:
     if headless or not sys.stdin.isatty():
-        return run_headless(config, sys.stdout, duration, day, seed)
+        return run_headless(config, sys.stdout, duration, day, seed, snapshots=snapshots)
     return run_interactive(config, sys.stdin, sys.stdout)

@@ -136,7 +136,7 @@ class EdgeAgent:
 
     def _notify(self, text: str) -> None:
         with self._lock:
-            self.notice = (text[:24], time.monotonic() + NOTICE_SECONDS)
+            self.notice = (text[:40], time.monotonic() + NOTICE_SECONDS)
         self.render()
         timer = threading.Timer(NOTICE_SECONDS + 0.05, self.render)
         timer.daemon = True

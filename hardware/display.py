@@ -73,16 +73,14 @@ class OledDisplay:
         x = (w - (right - left)) // 2 - left
         y = line_h + (h - 2 * line_h - (bottom - top)) // 2 - top
         draw.text((x, y), number, font=big, fill="white")
-        status = content.status[:24]
+        status = content.status[:40]
         alert = status in ("OFFLINE", "ISTIRAHAT") or status.startswith("!")
         status = status.lstrip("!")
+        font = _fit(draw, status, w - 2, max(8, h // 6), min_size=7)  # long refusals shrink to fit
+        sw = draw.textlength(status, font=font)
         if alert:
             draw.rectangle((0, h - line_h, w - 1, h - 1), fill="white")
-            sw = draw.textlength(status, font=small)
-            draw.text(((w - sw) // 2, h - line_h + 1), status, font=small, fill="black")
-        else:
-            sw = draw.textlength(status, font=small)
-            draw.text(((w - sw) // 2, h - line_h + 1), status, font=small, fill="white")
+        draw.text(((w - sw) // 2, h - line_h + 1), status, font=font, fill="black" if alert else "white")
         return image
 
     def show(self, content: DisplayContent) -> None:

@@ -73,9 +73,16 @@ def test_storage_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "storage error" in capsys.readouterr().err
 
 
-def test_headless_demo_over_mqtt(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--headless", "--duration", "0", "--config", str(KUPANG), "--date", "2026-11-20"]) == 0
+def test_headless_demo_over_mqtt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snaps = tmp_path / "displays"
+    assert main(["demo", "--headless", "--duration", "0", "--config", str(KUPANG), "--date", "2026-11-20",
+                 "--snapshots", str(snaps)]) == 0
     out = capsys.readouterr().out
+    assert "number displays: 13 PNG snapshots in" in out
+    assert sorted(p.name for p in snaps.iterdir())[:2] == ["g01.png", "g02.png"]
+    printed = int(out.split("kiosk printers (mock, ESC/POS over a pty): ")[1].split()[0])
+    issued = int(out.split("tickets issued ")[1].split(",")[0])
+    assert printed == issued  # every issued ticket was printed by a kiosk's edge agent
     assert "antre demo (headless): embedded broker on 127.0.0.1:" in out
     assert "Summary at 12:00 WITA" in out
     assert "\u00abNomor antrean A001, silakan menuju gerai" in out
@@ -86,11 +93,13 @@ def test_headless_demo_over_mqtt(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_interactive_demo_reads_commands() -> None:
     import io
+    import tempfile
 
     from antre.demo import run_interactive
     from central.config import load_site
 
-    inp = io.StringIO("t ktp-el\nt ktp-el elderly\nc g01\nbogus\nc g99\ns\nq\n")
+    snaps = Path(tempfile.mkdtemp())
+    inp = io.StringIO(f"t ktp-el\nt ktp-el elderly\nc g01\nbogus\nc g99\ns\nb g02\nsnap {snaps}\nq\n")
     out = io.StringIO()
     assert run_interactive(load_site(KUPANG), inp, out) == 0
     text = out.getvalue()
@@ -99,6 +108,8 @@ def test_interactive_demo_reads_commands() -> None:
     assert "\u00abNomor antrean A002, silakan menuju gerai 1\u00bb" in text
     assert "unknown command 'bogus'" in text and "unknown gerai 'g99'" in text
     assert "g01: A002  serving" in text
+    assert "[display Gerai 2] A001  serving" in text  # the mock button of g02's edge agent called A001
+    assert (snaps / "g02.png").exists() and "saved 13 display snapshots" in text
 
 
 def test_mosquitto_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
