@@ -518,13 +518,13 @@ def run_interactive(config: SiteConfig, inp: TextIO, out: TextIO, workdir: Path 
                     if not args or args[0] not in stack.edges or gesture not in ("press", "double", "hold"):
                         out.write("  ? usage: b DEVICE [press|double|hold]\n")
                     else:
-                        sim = stack.devices.get(("gerai", args[0])) or stack.devices.get(("kiosk", args[0]))
-                        before = len(sim.replies) if sim else 0
+                        pressed = stack.devices.get(("gerai", args[0])) or stack.devices.get(("kiosk", args[0]))
+                        before = len(pressed.replies) if pressed else 0
                         stack.press(args[0], gesture)
-                        if sim is not None and not sim.wait(lambda: len(sim.replies) > before, 3.0):
+                        if pressed is not None and not pressed.wait(lambda: len(pressed.replies) > before, 3.0):
                             out.write("  (no answer yet)\n")
-                        elif sim is not None:
-                            reply = list(sim.replies.values())[-1]
+                        elif pressed is not None:
+                            reply = list(pressed.replies.values())[-1]
                             out.write(f"  [{args[0]} button] {'ok' if reply.ok else 'DITOLAK'}: {reply.text_id}\n")
                     continue
                 if verb == "snap":
