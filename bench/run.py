@@ -350,6 +350,41 @@ def fleet(kind: str, work: Path) -> dict[str, Any]:
         return asyncio.run(run())
 
 
+# ------------------------------------------------------------------- edge
+
+
+def edge_footprint(kind: str, work: Path) -> dict[str, Any]:
+    """Start `antre edge` on mock hardware; time until its presence is online, and its RSS then."""
+    site = BenchSite(work / f"edge-{kind}", free_port(), 2, 1)
+    who = Identity(Role.GERAI, "g0000")
+    device = site.dir / "device.toml"
+    device.write_text(
+        "mock_gpio = true\n[device]\nsite = \"bench\"\nid = \"g0000\"\n"
+        f"[broker]\nhost = \"127.0.0.1\"\nport = {site.port}\npassword = \"{site.secrets.password(who)}\"\n"
+        "[[button]]\nname = \"utama\"\npin = 17\npress = \"call_next\"\n"
+        "[display]\ntype = \"ssd1306\"\nmock = true\n[printer]\nport = \"mock\"\nmock = true\n",
+        encoding="utf-8",
+    )
+    with Stack(kind, site):
+        watcher = site.client(Identity(Role.CENTRAL), "bench-presence", [f"antre/v1/{SITE}/gerai/g0000/presence"])
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "antre", "edge", "--config", str(device)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            def online() -> bool:
+                return any(b'"online":true' in p for _, p, _ in watcher.messages)
+
+            watcher.wait(online, 30)
+            ready = time.perf_counter() - started
+            rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            watcher.close()
+    return {"ready_s": round(ready, 3), "rss_mb": round(rss, 1)}
+
+
 # ------------------------------------------------------------------- main
 
 
@@ -406,6 +441,7 @@ def main() -> int:
             r["press_off"] = attempt(f"{kind}: press to display (non-durable)", press_to_display, kind, work, "off")
             r["throughput"] = attempt(f"{kind}: throughput", throughput, kind, work)
             r["fleet"] = attempt(f"{kind}: fleet", fleet, kind, work)
+            r["edge"] = attempt(f"{kind}: edge agent footprint", edge_footprint, kind, work)
             results[kind] = r
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -424,7 +460,7 @@ def main() -> int:
             "throughput_central_cpu_pct": get("throughput", "central_cpu_pct"),
             "fleet_gerai": get("fleet", "gerai"), "fleet_cpu_pct": get("fleet", "cpu_pct"),
             "fleet_rss_mb": get("fleet", "rss_mb"),
-            "edge_rss_mb": None, "edge_ready_s": None,  # the edge agent has not landed yet
+            "edge_rss_mb": get("edge", "rss_mb"), "edge_ready_s": get("edge", "ready_s"),
             "nondurable_press_to_display_p50_ms": get("press_off", "p50"),
             "nondurable_press_to_display_p99_ms": get("press_off", "p99"),
             "lost": get("throughput", "lost"), "doubled": get("throughput", "doubled"),
@@ -471,7 +507,8 @@ def render_table(mosq: dict[str, Any], emb: dict[str, Any], doc: dict[str, Any])
         (f"fleet: {f(mosq['fleet_gerai'])} idle gerai, central CPU (% of a core)", f(mosq["fleet_cpu_pct"]),
          f(emb["fleet_cpu_pct"]), "< 5"),
         ("fleet: central RSS (MB)", f(mosq["fleet_rss_mb"]), f(emb["fleet_rss_mb"]), "< 200"),
-        ("edge agent RSS (MB) / ready (s)", "null / null", "null / null", "< 40 / < 2 (edge not landed)"),
+        ("edge agent RSS (MB) / ready (s)", f"{f(mosq['edge_rss_mb'])} / {f(mosq['edge_ready_s'])}",
+         f"{f(emb['edge_rss_mb'])} / {f(emb['edge_ready_s'])}", "< 40 / < 2"),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [
