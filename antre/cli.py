@@ -116,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--service", help="the service of take-ticket buttons")
     pv.add_argument("--mock", action="store_true", help="mock hardware (a laptop)")
 
+    lobby = sub.add_parser("lobby", help="lobby voice announcements (say, voice pack)")
+    lobby_sub = lobby.add_subparsers(dest="lobby_command", metavar="SUBCOMMAND", required=True)
+    say = lobby_sub.add_parser("say", help="print the words and clips of an announcement; --play plays it")
+    say.add_argument("ticket", help="ticket number, e.g. A012")
+    say.add_argument("--gerai", required=True, help="gerai number (e.g. 5) or name")
+    say.add_argument("--agency", help="also say the agency's name")
+    say.add_argument("--recall", action="store_true", help="announce it as a repeated call")
+    say.add_argument("--play", action="store_true", help="play it through the sound card")
+    say.add_argument("--pack", help="voice pack folder (default: the espeak-ng pack in the cache)")
+    vp = lobby_sub.add_parser("voicepack", help="voice packs")
+    vp_sub = vp.add_subparsers(dest="voicepack_command", metavar="SUBCOMMAND", required=True)
+    vb = vp_sub.add_parser("build", help="generate the default pack with espeak-ng's Indonesian voice")
+    vb.add_argument("--out", help="folder (default: ~/.cache/antre/voicepacks/espeak-id)")
+    vb.add_argument("--config", help="site config: also record each agency's name")
+
     check = sub.add_parser("check-config", help="validate a site config file and summarise it")
     check.add_argument("config", help="site config file (TOML)")
 
@@ -128,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = args.command in ("demo", "check-config", "audit") or getattr(args, "edge_command", None) or (
+    quiet = args.command in ("demo", "check-config", "audit", "lobby") or getattr(args, "edge_command", None) or (
         args.command == "broker" and getattr(args, "broker_command", None) == "mosquitto-config"
     )
     logging.basicConfig(
@@ -147,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _broker(args)
         if args.command == "edge":
             return _edge(args)
+        if args.command == "lobby":
+            return _lobby(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "check-config":
@@ -266,3 +283,50 @@ def _edge(args: argparse.Namespace) -> int:
         print("antre edge: --config DEVICE.toml is required", file=sys.stderr)
         return 2
     return edge_main.run(args.config)
+
+
+def _lobby(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from central.lobby import voicepack
+    from central.lobby.speech import announcement
+
+    if args.lobby_command == "voicepack":
+        agencies: list[str] = []
+        if args.config:
+            from central.config import load_site
+
+            agencies = [a.short for a in load_site(args.config).agencies.values()]
+        out = Path(args.out) if args.out else voicepack.default_cache()
+        try:
+            paths = voicepack.build(out, agencies)
+        except FileNotFoundError as exc:
+            print(f"antre: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(paths)} clips to {out}")
+        return 0
+    gerai_number = int(args.gerai) if args.gerai.isdigit() else None
+    try:
+        a = announcement(args.ticket, gerai_number, args.gerai, args.agency, recall=args.recall)
+    except ValueError as exc:
+        print(f"antre: {exc}", file=sys.stderr)
+        return 2
+    pack_dir = Path(args.pack) if args.pack else voicepack.default_cache()
+    pack = voicepack.VoicePack.load(pack_dir)
+    print(a.text)
+    print("clips: " + " ".join(a.clips))
+    missing = pack.missing(a.clips)
+    if missing:
+        print(f"missing in {pack.source}: {' '.join(missing)}")
+    if args.play:
+        import pygame
+
+        pcm = pack.render(a.clips)
+        pygame.mixer.pre_init(frequency=voicepack.RATE, size=-16, channels=1)
+        pygame.mixer.init()
+        channel = pygame.mixer.Sound(buffer=pcm).play()
+        seconds = len(pcm) / 2 / voicepack.RATE
+        pygame.time.wait(int(seconds * 1000) + 100)  # let it finish before the process exits
+        print(f"played {seconds:.1f} s")
+        del channel
+    return 0
