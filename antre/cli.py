@@ -11,8 +11,12 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from antre import __version__
+
+if TYPE_CHECKING:
+    from broker.client import BrokerAddress
 
 log = logging.getLogger("antre")
 
@@ -25,6 +29,16 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
     return port
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        w = h = 0
+    if not (320 <= w <= 7680 and 240 <= h <= 4320):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a screen size like 1920x1080")
+    return w, h
 
 
 def _seconds(text: str) -> float:
@@ -116,8 +130,25 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--service", help="the service of take-ticket buttons")
     pv.add_argument("--mock", action="store_true", help="mock hardware (a laptop)")
 
-    lobby = sub.add_parser("lobby", help="lobby voice announcements (say, voice pack)")
-    lobby_sub = lobby.add_subparsers(dest="lobby_command", metavar="SUBCOMMAND", required=True)
+    lobby = sub.add_parser(
+        "lobby", help="a lobby screen and its voice announcements; render, say, voicepack",
+        description="Without a subcommand: run a lobby screen (pygame) with its loudspeaker, on MQTT.",
+    )
+    lobby.add_argument("--config", dest="lobby_config", help="site config file (TOML) with the [[lobby]] section")
+    lobby.add_argument("--lobby", default="lobby-1", help="lobby id of the site config (default lobby-1)")
+    lobby.add_argument("--broker-host", dest="lobby_host", help="override broker.host of the config")
+    lobby.add_argument("--broker-port", dest="lobby_port", type=_port, help="override broker.port of the config")
+    lobby.add_argument("--credentials", dest="lobby_credentials", help="override broker.credentials of the config")
+    lobby.add_argument("--size", type=_size, help="window size, e.g. 1280x720 (default: full screen)")
+    lobby.add_argument("--no-audio", action="store_true", help="screen only")
+    lobby.add_argument("--pack", dest="lobby_pack", help="voice pack folder (default: the espeak-ng pack)")
+    lobby_sub = lobby.add_subparsers(dest="lobby_command", metavar="SUBCOMMAND")
+    rnd = lobby_sub.add_parser("render", help="write a PNG of the board (current retained state, or a sample)")
+    rnd.add_argument("--config", dest="render_config", required=True, help="site config file (TOML)")
+    rnd.add_argument("--out", required=True, help="PNG file to write")
+    rnd.add_argument("--size", dest="render_size", type=_size, default=(1920, 1080), help="e.g. 1280x720")
+    rnd.add_argument("--sample", action="store_true", help="a sample board, without connecting")
+    rnd.add_argument("--lobby", dest="render_lobby", default="lobby-1")
     say = lobby_sub.add_parser("say", help="print the words and clips of an announcement; --play plays it")
     say.add_argument("ticket", help="ticket number, e.g. A012")
     say.add_argument("--gerai", required=True, help="gerai number (e.g. 5) or name")
@@ -291,6 +322,8 @@ def _lobby(args: argparse.Namespace) -> int:
     from central.lobby import voicepack
     from central.lobby.speech import announcement
 
+    if args.lobby_command in (None, "render"):
+        return _lobby_screen(args)
     if args.lobby_command == "voicepack":
         agencies: list[str] = []
         if args.config:
@@ -330,3 +363,65 @@ def _lobby(args: argparse.Namespace) -> int:
         print(f"played {seconds:.1f} s")
         del channel
     return 0
+
+
+def _lobby_screen(args: argparse.Namespace) -> int:
+    import os
+    import signal
+    import threading
+    from pathlib import Path
+
+    from broker.acl import Identity
+    from broker.topics import Role
+    from central.config import load_site
+    from central.lobby.app import LobbyApp, default_journal
+    from central.lobby.voicepack import VoicePack, default_cache
+    from central.main import broker_address
+
+    if args.lobby_command == "render":
+        config = load_site(args.render_config)
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        if args.sample:
+            from central.lobby.screen import sample_board
+
+            app = LobbyApp(config, args.render_lobby, _offline_address(), pack=None, journal=None)
+            app.board = sample_board(config.site_id, config.site.name)
+        else:
+            address = broker_address(config, Identity(Role.LOBBY, args.render_lobby))
+            app = LobbyApp(config, args.render_lobby, address, pack=None, journal=None)
+            app.link.start()
+            app.board_seen.wait(5)  # the retained board arrives right after subscribing
+            app.link.stop()
+            if app.board is None:
+                print("antre: no retained board on the broker (is antre central running?)", file=sys.stderr)
+                return 1
+        app.snapshot(args.out, args.render_size)
+        print(f"wrote {args.out} ({args.render_size[0]}x{args.render_size[1]})")
+        return 0
+    if not args.lobby_config:
+        print("antre lobby: --config SITE.toml is required", file=sys.stderr)
+        return 2
+    config = load_site(args.lobby_config)
+    if args.lobby not in config.lobbies:
+        print(f"antre lobby: no [[lobby]] with id {args.lobby!r} in {args.lobby_config}", file=sys.stderr)
+        return 2
+    address = broker_address(config, Identity(Role.LOBBY, args.lobby), args.lobby_host, args.lobby_port,
+                             args.lobby_credentials)
+    pack = None if args.no_audio else VoicePack.load(Path(args.lobby_pack) if args.lobby_pack else default_cache())
+    app = LobbyApp(config, args.lobby, address, pack=pack, journal=default_journal(args.lobby))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    app.start()
+    try:
+        app.run_screen(stop, args.size)
+    finally:
+        app.stop()
+    return 0
+
+
+def _offline_address() -> "BrokerAddress":
+    """A placeholder address for offline rendering (the link is never started)."""
+    from broker.client import BrokerAddress
+
+    return BrokerAddress("127.0.0.1", 1, None, None)
