@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _RECONNECTED = object()
 #: The lobby board is republished at most this often (seconds): under a burst
-#: of commands it is coalesced; at a normal pace every change goes out at once.
-BOARD_MIN_INTERVAL = 0.1
+#: of commands it is coalesced (at most 50 boards a second); at a normal pace every change goes out at once.
+BOARD_MIN_INTERVAL = 0.02
 _DOWN_STATUSES = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 
 
