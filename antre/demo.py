@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+import os
 import random
 import shlex
+import shutil
 import socket
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -48,10 +52,15 @@ from central.config import SiteConfig
 from central.demo import MorningScript, default_day, morning_window, speech
 from central.runner import CentralRunner
 from central.service import Handled, QueueService
+from central.lobby import voicepack
+from central.lobby.app import LobbyApp
+from central.lobby.voicepack import VoicePack, default_cache
 from central.store import EventStore
 from hardware.gestures import Gesture
 from edge.config import parse_device
 from edge.setup import Assembly, assemble
+
+log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0
 BUTTON_PIN = 17
@@ -177,6 +186,7 @@ class DemoStack:
         self.service: QueueService | None = None
         self.lobby: MqttLink | None = None
         self.edges: dict[str, Assembly] = {}
+        self.lobby_app: LobbyApp | None = None
 
     def address(self, who: Identity) -> BrokerAddress:
         return BrokerAddress("127.0.0.1", self.port, who.username, self.credentials.password(who))
@@ -225,6 +235,31 @@ class DemoStack:
             self.lobby.start()
             self.lobby.wait_connected(TIMEOUT)
         self._start_edges()
+        self._start_lobby()
+
+    def _start_lobby(self) -> None:
+        """The real lobby process's app (screen model and announcer), on the first lobby's credentials."""
+        lobby_id = next(iter(self.config.lobbies), None)
+        if lobby_id is None:
+            return
+        cache = default_cache()
+        if not cache.exists() and shutil.which("espeak-ng"):
+            try:
+                voicepack.build(cache, [a.short for a in self.config.agencies.values()])
+            except (OSError, subprocess.SubprocessError) as exc:
+                log.warning("could not build the voice pack: %s", exc)
+        self.lobby_app = LobbyApp(self.config, lobby_id, self.address(Identity(Role.LOBBY, lobby_id)),
+                                  pack=VoicePack.load(cache), journal=self.workdir / "announced.log",
+                                  clock=self.clock)
+        self.lobby_app.start()
+        self.lobby_app.link.wait_connected(TIMEOUT)
+
+    def lobby_snapshot(self, path: Path, size: tuple[int, int] = (1920, 1080)) -> Path | None:
+        if self.lobby_app is None:
+            return None
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        self.lobby_app.snapshot(str(path), size)
+        return path
 
     def _start_edges(self) -> None:
         """A real edge agent on mock hardware for every gerai and kiosk."""
@@ -312,6 +347,8 @@ class DemoStack:
             self.lobby_cond.notify_all()
 
     def stop(self) -> None:
+        if self.lobby_app is not None:
+            self.lobby_app.stop()
         self._central_stop.set()
         if self._central_thread is not None:
             self._central_thread.join(TIMEOUT)  # it says goodbye (offline presence) before the broker goes
@@ -394,6 +431,7 @@ def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date 
     day = day or default_day(config)
     t_open, t_end = morning_window(config, day)
     clock = ManualClock(t_open.timestamp() - 3600)
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # unattended: nobody listens
     with tempfile.TemporaryDirectory(prefix="antre-demo-") as tmp:
         stack = DemoStack(config, workdir or Path(tmp), clock)
         stack.start()
@@ -425,6 +463,13 @@ def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date 
                 wait_displays(stack)
                 paths = stack.snapshots(snapshots)
                 out.write(f"number displays: {len(paths)} PNG snapshots in {snapshots}/\n")
+                lobby_png = stack.lobby_snapshot(snapshots / "lobby.png")
+                if lobby_png is not None and stack.lobby_app is not None and stack.lobby_app.announcer:
+                    queue = stack.lobby_app.announcer.queue
+                    stale = sum(1 for _, why in queue.dropped if why == "stale")
+                    out.write(f"lobby screen: {lobby_png}; voice pack {stack.lobby_app.announcer.pack.source}; "
+                              f"{len(queue.played) - stale} calls announced, {stale} dropped as stale "
+                              "(the morning ran faster than speech)\n")
         finally:
             stack.stop()
     return 0
@@ -531,7 +576,8 @@ def run_interactive(config: SiteConfig, inp: TextIO, out: TextIO, workdir: Path 
                     directory = Path(args[0]) if args else Path("var/demo-displays")
                     wait_displays(stack)
                     paths = stack.snapshots(directory)
-                    out.write(f"  saved {len(paths)} display snapshots in {directory}/\n")
+                    stack.lobby_snapshot(directory / "lobby.png")
+                    out.write(f"  saved {len(paths)} display snapshots and lobby.png in {directory}/\n")
                     continue
                 counter += 1
                 cid = f"cli-{counter:06d}-{int(time.time())}"

@@ -79,6 +79,7 @@ def test_headless_demo_over_mqtt(tmp_path: Path, capsys: pytest.CaptureFixture[s
                  "--snapshots", str(snaps)]) == 0
     out = capsys.readouterr().out
     assert "number displays: 13 PNG snapshots in" in out
+    assert (snaps / "lobby.png").exists() and "lobby screen:" in out
     assert sorted(p.name for p in snaps.iterdir())[:2] == ["g01.png", "g02.png"]
     printed = int(out.split("kiosk printers (mock, ESC/POS over a pty): ")[1].split()[0])
     issued = int(out.split("tickets issued ")[1].split(",")[0])
@@ -109,7 +110,7 @@ def test_interactive_demo_reads_commands() -> None:
     assert "unknown command 'bogus'" in text and "unknown gerai 'g99'" in text
     assert "g01: A002  serving" in text
     assert "[display Gerai 2] A001  serving" in text  # the mock button of g02's edge agent called A001
-    assert (snaps / "g02.png").exists() and "saved 13 display snapshots" in text
+    assert (snaps / "g02.png").exists() and "saved 13 display snapshots and lobby.png" in text
 
 
 def test_mosquitto_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
