@@ -115,3 +115,9 @@ def kupang() -> SiteConfig:
 def at(day: dt.date, hh: int, mm: int = 0, ss: int = 0) -> float:
     """Unix time of a local WITA (UTC+8) wall-clock time."""
     return dt.datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=MAKASSAR).timestamp()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Facts the log must show (e.g. which MicroPython the firmware tests ran on)."""
+    for note in getattr(config, "antre_notes", []):
+        terminalreporter.write_line(note)
