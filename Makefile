@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test typecheck pytest bench clean
+.PHONY: demo test typecheck typecheck-firmware pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/antre demo --config examples/kupang.toml
 
-## test: type check and the whole test suite
-test: $(STAMP) typecheck pytest
+## test: type checks (mypy for the packages, pyright with MicroPython stubs for the firmware) and all tests
+test: $(STAMP) typecheck typecheck-firmware pytest
 
 typecheck: $(STAMP)
 	$(BIN)/python -m mypy
+
+MPY_STUBS := .cache/mpy-stubs
+$(MPY_STUBS)/machine.pyi: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --target $(MPY_STUBS) 'micropython-esp32-stubs>=1.24'
+
+typecheck-firmware: $(STAMP) $(MPY_STUBS)/machine.pyi
+	cd firmware && ../$(BIN)/pyright
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

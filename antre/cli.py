@@ -162,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     vb.add_argument("--out", help="folder (default: ~/.cache/antre/voicepacks/espeak-id)")
     vb.add_argument("--config", help="site config: also record each agency's name")
 
+    fw = sub.add_parser("firmware", help="MicroPython gerai nodes: board config and deployment")
+    fw_sub = fw.add_subparsers(dest="firmware_command", metavar="SUBCOMMAND", required=True)
+    fc = fw_sub.add_parser("config", help="print the config.json a node's device file would write")
+    fc.add_argument("--config", dest="fw_config", required=True, help="node device file (TOML)")
+    fd = fw_sub.add_parser("deploy", help="copy the application and its config to a board with mpremote")
+    fd.add_argument("--port", required=True, help="serial port of the board, e.g. /dev/ttyACM0")
+    fd.add_argument("--config", dest="fw_config", required=True, help="node device file (TOML)")
+    fd.add_argument("--dry-run", action="store_true", help="print the mpremote commands instead")
+
     check = sub.add_parser("check-config", help="validate a site config file and summarise it")
     check.add_argument("config", help="site config file (TOML)")
 
@@ -195,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _edge(args)
         if args.command == "lobby":
             return _lobby(args)
+        if args.command == "firmware":
+            return _firmware(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "check-config":
@@ -425,3 +436,18 @@ def _offline_address() -> "BrokerAddress":
     from broker.client import BrokerAddress
 
     return BrokerAddress("127.0.0.1", 1, None, None)
+
+
+def _firmware(args: argparse.Namespace) -> int:
+    import json
+
+    from antre.firmware_tool import FirmwareConfigError, board_config, deploy
+
+    try:
+        if args.firmware_command == "config":
+            print(json.dumps(board_config(args.fw_config), indent=1))
+            return 0
+        return deploy(args.port, args.fw_config, args.dry_run)
+    except FirmwareConfigError as exc:
+        print(f"antre: firmware config error: {exc}", file=sys.stderr)
+        return 2

@@ -9,7 +9,7 @@ import gc
 import json
 import sys
 
-from antre_fw import backoff, gestures, protocol, segments
+from antre_fw import backoff, drivers, gestures, node, protocol, segments
 
 out = {"implementation": sys.implementation.name, "version": sys.version}
 
@@ -44,6 +44,11 @@ out["segments"] = {k: segments.SEGMENTS[k] for k in sorted(segments.SEGMENTS)}
 out["encoded"] = [segments.encode("A012", 4), segments.encode(segments.display_text("A012", 7, "serving", 8, True), 8),
                   segments.encode("8.", 4), segments.encode(segments.display_text(None, 0, "idle", 4, False), 4)]
 
+out["tm1637_a"] = drivers._tm1637_order(segments.SEGMENTS["A"])
+out["config_problems"] = node.validate_config({"site": "kupang", "gerai": "g05", "buttons": [{"pin": 14,
+                                                                                       "press": "fly"}]})
+out["config_ok"] = node.validate_config({"site": "kupang", "gerai": "g05", "wifi_ssid": "mpp", "broker_host": "10.0.0.2",
+                                         "password": "x" * 20, "buttons": [{"pin": 14, "press": "call_next"}]})
 b = backoff.Backoff()
 out["backoff"] = [b.next_delay(0.5) for _ in range(8)]
 b.reset()

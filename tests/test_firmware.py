@@ -131,3 +131,131 @@ def test_press_cycle_heap_is_measured(micropython: dict[str, Any]) -> None:
     heap = micropython["press_cycle_heap_bytes"]
     print(f"MicroPython heap for one press-to-command cycle: {heap} bytes")
     assert 0 < heap < 4096
+
+
+# ------------------------------------------------- the main loop under CPython
+
+def _node_module() -> Any:
+    sys.path.insert(0, str(ROOT / "firmware"))
+    try:
+        from antre_fw import node
+    finally:
+        sys.path.remove(str(ROOT / "firmware"))
+    return node
+
+
+def test_bad_config_is_an_error_code_not_a_crash() -> None:
+    node = _node_module()
+    assert node.load_config("{nope")[1] == ["config.json is not valid JSON"]
+    cfg, problems = node.load_config(json.dumps({"site": "test", "gerai": "g1", "buttons": [{"press": "fly"}]}))
+    assert cfg is None and "missing wifi_ssid" in problems and "unknown action fly" in problems
+    assert node.ERR_CONFIG == "E1"
+
+
+def test_node_main_loop_over_a_real_broker_and_the_central(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from broker.acl import Identity
+    from broker.topics import Role
+    from tests.firmware_fakes import FakeDisplay, FakePin, FakeWDT, FakeWLAN, umqtt_factory
+    from tests.harness import BrokerProc, CentralProc, Device, Site, free_port
+
+    node = _node_module()
+    site = Site(tmp_path, free_port())
+    broker = BrokerProc("mosquitto", site)
+    broker.start()
+    central = CentralProc(site)
+    central.start()
+    kiosk = None
+    try:
+        central.wait_ready()
+        cfg = {"site": "test", "gerai": "g1", "wifi_ssid": "mpp", "broker_host": "127.0.0.1",
+               "broker_port": site.port, "password": site.secrets.password(Identity(Role.GERAI, "g1")),
+               "buttons": [{"pin": 14, "press": "call_next"}], "digits": 8}
+        assert node.validate_config(cfg) == []
+        irq = threading.Lock()
+        pin, display, wdt = FakePin(irq_lock=irq), FakeDisplay(), FakeWDT()
+        n = node.Node(cfg, FakeWLAN(), umqtt_factory, display, [(pin, cfg["buttons"][0])],
+                      lambda: int(time.monotonic() * 1000), wdt,
+                      disable_irq=irq.acquire, enable_irq=lambda state: irq.release())
+
+        def run_until(condition: Any, timeout: float = 10.0) -> None:
+            deadline = time.monotonic() + timeout
+            while not condition():
+                assert time.monotonic() < deadline, f"timed out; display {display.shown[-3:]} refused {n.refused} sent {n.sent} buttons {vars(n.buttons[0][2])}"
+                n.step()
+
+        run_until(lambda: n.online and n.state is not None)
+        kiosk = Device(site, Role.KIOSK, "k1")
+        kiosk.request(m.TakeTicket(id="k1-fw-000001", service="ktp"))
+        run_until(lambda: display.shown[-1] == "----   1")  # nobody served, one waiting
+        def press() -> None:
+            # A finger: down now, up 80 ms later, whatever the main loop is busy with (the
+            # interrupt records the time), like the pin interrupts on a board.
+            pin.drive(0)
+            threading.Timer(0.08, pin.drive, args=(1,)).start()
+
+        press()
+        run_until(lambda: display.shown[-1] == "A001   0")
+        assert len(n.sent) == 1 and wdt.feeds > 0
+        # the broker goes away: a press is refused at once, shown, not queued
+        broker.stop()
+        run_until(lambda: not n.online, 15)
+        first_press_done = time.monotonic()
+        run_until(lambda: time.monotonic() - first_press_done > 0.2)  # a person does not press twice in 8 ms
+        press()
+        run_until(lambda: n.refused == 1)
+        assert display.shown[-1] == "OFF" and len(n.sent) == 1
+    finally:
+        if kiosk is not None:
+            kiosk.close()
+        central.stop()
+        broker.stop()
+
+
+def test_node_and_drivers_load_on_micropython(micropython: dict[str, Any]) -> None:
+    assert micropython["tm1637_a"] == 0x77  # A B C E F G in TM1637's bit order (A = bit 0)
+    assert micropython["config_ok"] == []
+    assert "missing wifi_ssid" in micropython["config_problems"]
+    assert "unknown action fly" in micropython["config_problems"]
+
+
+NODE_TOML = """
+[device]
+site = "kupang"
+id = "g05"
+[wifi]
+ssid = "MPP-Kupang"
+password = "rahasia-wifi"
+[broker]
+host = "192.168.10.2"
+password = "{password}"
+[display]
+type = "tm1637"
+clk = 2
+dio = 3
+[[button]]
+pin = 14
+press = "call_next"
+double = "recall"
+hold = "no_show"
+"""
+
+
+def test_firmware_config_and_deploy_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from antre.cli import main
+
+    device = tmp_path / "g05.toml"
+    device.write_text(NODE_TOML.format(password="p" * 24), encoding="utf-8")
+    assert main(["firmware", "config", "--config", str(device)]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert (cfg["gerai"], cfg["broker_port"], cfg["buttons"][0]["hold"]) == ("g05", 1883, "no_show")
+    assert main(["firmware", "deploy", "--port", "/dev/ttyACM0", "--config", str(device), "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert "mpremote connect /dev/ttyACM0 fs cp" in plan and ":antre_fw/node.py" in plan
+    assert ":config.json" in plan and ":main.py" in plan and "mip install umqtt.simple" in plan
+    bad = tmp_path / "bad.toml"
+    bad.write_text(NODE_TOML.format(password="p" * 24).replace('press = "call_next"', 'press = "fly"'))
+    assert main(["firmware", "config", "--config", str(bad)]) == 2
+    assert "unknown action fly" in capsys.readouterr().err
