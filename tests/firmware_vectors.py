@@ -54,6 +54,54 @@ out["backoff"] = [b.next_delay(0.5) for _ in range(8)]
 b.reset()
 out["backoff_reset"] = b.next_delay(0.0)
 
+# the node's main loop with the fake machine, network and umqtt modules
+import machine
+import network
+from umqtt.simple import MQTTClient
+
+
+class Display:
+    def __init__(self):
+        self.shown = []
+
+    def show(self, text):
+        self.shown.append(text)
+
+
+clock = [1000]
+cfg = {"site": "kupang", "gerai": "g05", "wifi_ssid": "mpp", "broker_host": "10.0.0.2", "password": "x" * 20,
+       "buttons": [{"pin": 14, "press": "call_next"}], "digits": 4, "boot_id": "cafe0001"}
+pin = machine.Pin(14, machine.Pin.IN, machine.Pin.PULL_UP)
+disp = Display()
+wdt = machine.WDT()
+n = node.Node(cfg, network.WLAN(network.STA_IF),
+              lambda cid, host, port, user, pw: MQTTClient(cid, host, port, user, pw),
+              disp, [(pin, cfg["buttons"][0])], lambda: clock[0], wdt,
+              disable_irq=machine.disable_irq, enable_irq=machine.enable_irq)
+n.step()
+client = MQTTClient.instances[-1]
+client.incoming.append((b"antre/v1/kupang/gerai/g05/state",
+                        b'{"kind":"gerai_state","v":1,"ticket":null,"waiting":2,"status":"idle","rev":3}'))
+clock[0] += 10
+n.step()
+shown_idle = disp.shown[-1]
+pin.drive(0)
+clock[0] += 100
+pin.drive(1)
+clock[0] += 10
+n.step()
+client.incoming.append((b"antre/v1/kupang/gerai/g05/state",
+                        b'{"kind":"gerai_state","v":1,"ticket":"A001","waiting":1,"status":"serving","rev":4}'))
+clock[0] += 10
+n.step()
+out["loop"] = {
+    "will": [client.will[0], client.will[1].decode(), client.will[2], client.will[3]],
+    "subscribed": client.subscribed,
+    "published": [[t, p.decode(), r, q] for t, p, r, q in client.published],
+    "shown": [shown_idle, disp.shown[-1]],
+    "wdt_feeds": wdt.feeds,
+}
+
 # heap of one press-to-command cycle: a gesture, an id, the payload
 if hasattr(gc, "mem_alloc"):
     det = gestures.Detector(double_enabled=False)

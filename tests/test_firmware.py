@@ -25,6 +25,7 @@ MPY_PACKAGE = "@micropython/micropython-webassembly-pyscript@1.27.0"
 NODE_DIR = ROOT / ".cache" / "node"
 FW = ROOT / "firmware" / "antre_fw"
 VECTORS = ROOT / "tests" / "firmware_vectors.py"
+FAKES = ROOT / "tests" / "mpy_fakes"
 
 
 def _need(tool: str) -> str:
@@ -45,7 +46,7 @@ def micropython(request: pytest.FixtureRequest) -> dict[str, Any]:
         subprocess.run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--silent",
                         MPY_PACKAGE], check=True, timeout=300)
     result = subprocess.run([node, str(ROOT / "tests" / "mpy_run.mjs"), str(NODE_DIR / "node_modules"), str(FW),
-                             str(VECTORS)], capture_output=True, text=True, timeout=120)
+                             str(VECTORS), str(FAKES)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     notes = getattr(request.config, "antre_notes", [])
@@ -58,7 +59,7 @@ def micropython(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def cpython() -> dict[str, Any]:
     result = subprocess.run([sys.executable, str(VECTORS)], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": str(ROOT / "firmware")})
+                            env={**os.environ, "PYTHONPATH": f"{ROOT / 'firmware'}{os.pathsep}{FAKES}"})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -69,7 +70,7 @@ def test_runs_on_real_micropython(micropython: dict[str, Any]) -> None:
 
 
 def test_same_results_on_micropython_and_cpython(micropython: dict[str, Any], cpython: dict[str, Any]) -> None:
-    skip = {"implementation", "version", "press_cycle_heap_bytes", "press_cycle_gestures"}
+    skip = {"implementation", "version", "press_cycle_heap_bytes", "press_cycle_gestures", "loop"}
 
     def normal(key: str, value: Any) -> Any:  # MicroPython's dicts do not keep insertion order
         if key == "commands":
@@ -259,3 +260,17 @@ def test_firmware_config_and_deploy_plan(tmp_path: Path, capsys: pytest.CaptureF
     bad.write_text(NODE_TOML.format(password="p" * 24).replace('press = "call_next"', 'press = "fly"'))
     assert main(["firmware", "config", "--config", str(bad)]) == 2
     assert "unknown action fly" in capsys.readouterr().err
+
+
+def test_main_loop_on_micropython_with_fake_hardware(micropython: dict[str, Any], cpython: dict[str, Any]) -> None:
+    loop = micropython["loop"]
+    assert loop["will"][0] == "antre/v1/kupang/gerai/g05/presence" and loop["will"][2:] == [True, 1]
+    assert codec.decode(loop["will"][1].encode(), "presence", m.Presence).online is False
+    assert ["antre/v1/kupang/gerai/g05/state", 1] in [list(s) for s in loop["subscribed"]]
+    cmds = [p for p in loop["published"] if p[0].endswith("/cmd")]
+    assert len(cmds) == 1 and cmds[0][3] == 1  # one press, one QoS 1 command
+    assert isinstance(codec.decode(cmds[0][1].encode(), "cmd"), m.CallNext)
+    assert loop["shown"] == ["----", "A001"]
+    assert loop["wdt_feeds"] >= 3
+    assert json.loads(cmds[0][1]) == json.loads([p for p in cpython["loop"]["published"]
+                                                 if p[0].endswith("/cmd")][0][1])
