@@ -449,7 +449,8 @@ def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date 
             script.run()
             lat = stack.latency
             out.write(
-                "\nmeasured on this machine, through the broker:\n"
+                "\nmeasured through the embedded broker, with broker, central, 15 edge agents and the lobby sharing\n"
+                "one Python process (the figures of separate processes are in `make bench`):\n"
                 f"  press to reply          {_ms(lat.reply)}\n"
                 f"  press to gerai display  {_ms(lat.display)}\n"
                 f"  press to lobby board    {_ms(lat.board)}\n"
