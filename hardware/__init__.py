@@ -1,4 +1,3 @@
-"""Device drivers (buttons, number displays, ESC/POS printers) and their mocks.
-
-Not built yet: see the issue "Gerai edge agent and the hardware layer".
+"""Device drivers and their mocks: call buttons (gpiozero), number displays (luma),
+ESC/POS ticket printers (pyserial), and the gesture logic they share.
 """
