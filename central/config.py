@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import msgspec
-from msgspec import Meta, Struct
+from msgspec import Meta
 
 from broker.acl import Identity
+from broker.tomlfile import FileConfigError, StrictSection, parse_toml, read_text
 from broker.topics import ID_PATTERN, Role
 from central.schedule import Schedule, ScheduleError, parse_week
 
@@ -28,16 +27,11 @@ Name = Annotated[str, Meta(min_length=1, max_length=120)]
 Minutes = Annotated[int, Meta(ge=0, le=24 * 60)]
 
 
-class ConfigError(ValueError):
-    """An invalid configuration file: ``file: key: problem``."""
-
-    def __init__(self, source: str, key: str, problem: str) -> None:
-        self.source, self.key, self.problem = source, key, problem
-        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+class ConfigError(FileConfigError):
+    """An invalid site config file: ``file: key: problem``."""
 
 
-class _Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    pass
+_Strict = StrictSection
 
 
 class PriorityRatio(_Strict, frozen=True, kw_only=True):
@@ -141,9 +135,6 @@ class _File(_Strict, frozen=True, kw_only=True):
 
 
 _PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
-_PATH_RE = re.compile(r"`\$\.?([^`]*)`")
-
-
 @dataclass(frozen=True)
 class SiteConfig:
     """A validated site.  Lookups by id; schedules compiled per service."""
@@ -191,38 +182,12 @@ class SiteConfig:
 
 def load_site(path: str | Path) -> SiteConfig:
     """Read and validate a site config file; raise :class:`ConfigError`."""
-    source = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(source, "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, "", f"cannot read file: {exc}") from None
-    return parse_site(text, source)
+    return parse_site(read_text(path, ConfigError), str(path))
 
 
 def parse_site(text: str, source: str = "<config>") -> SiteConfig:
     """Validate the TOML text of a site config (see :func:`load_site`)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
-    try:
-        cfg = msgspec.convert(raw, _File)
-    except msgspec.ValidationError as exc:
-        raise _from_validation(source, exc) from None
-    return _check(cfg, source)
-
-
-def _from_validation(source: str, exc: msgspec.ValidationError) -> ConfigError:
-    text = str(exc)
-    match = _PATH_RE.search(text)
-    key = match.group(1) if match else ""
-    problem = _PATH_RE.sub("", text).rstrip(" -")
-    if problem.startswith("Object contains unknown field"):
-        field_name = problem.rsplit("`", 2)[-2] if "`" in problem else problem
-        problem = f"unknown key {field_name!r}"
-    return ConfigError(source, key, problem[:1].lower() + problem[1:])
+    return _check(parse_toml(text, _File, source, ConfigError), source)
 
 
 def _check(cfg: _File, source: str) -> SiteConfig:

@@ -30,14 +30,12 @@ Example::
 
 from __future__ import annotations
 
-import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-import msgspec
-from msgspec import Meta, Struct
+from msgspec import Meta
 
+from broker.tomlfile import FileConfigError, StrictSection, parse_toml, read_text
 from broker.topics import ID_PATTERN
 
 Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
@@ -46,14 +44,11 @@ Action = Literal[
 ]
 
 
-class EdgeConfigError(ValueError):
-    def __init__(self, source: str, key: str, problem: str) -> None:
-        self.source, self.key, self.problem = source, key, problem
-        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+class EdgeConfigError(FileConfigError):
+    """An invalid device config file: ``file: key: problem``."""
 
 
-class _Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    pass
+_Strict = StrictSection
 
 
 class DeviceSection(_Strict, frozen=True, kw_only=True):
@@ -124,20 +119,10 @@ class _File(_Strict, frozen=True, kw_only=True):
 
 
 DeviceConfig = _File
-_PATH_RE = re.compile(r"`\$\.?([^`]*)`")
 
 
 def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EdgeConfigError(source, "", f"not valid TOML: {exc}") from None
-    try:
-        cfg = msgspec.convert(raw, _File)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        match = _PATH_RE.search(message)
-        raise EdgeConfigError(source, match.group(1) if match else "", _PATH_RE.sub("", message).rstrip(" -")) from None
+    cfg = parse_toml(text, _File, source, EdgeConfigError)
     names = [b.name for b in cfg.button]
     if len(set(names)) != len(names):
         raise EdgeConfigError(source, "button", "two buttons have the same name")
@@ -153,8 +138,4 @@ def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
 
 
 def load_device(path: str | Path) -> DeviceConfig:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EdgeConfigError(str(path), "", f"cannot read file: {exc}") from None
-    return parse_device(text, str(path))
+    return parse_device(read_text(path, EdgeConfigError), str(path))
