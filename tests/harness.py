@@ -18,7 +18,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -302,3 +303,34 @@ class Watcher:
 def kill(proc: Proc) -> None:
     proc.signal(signal.SIGKILL)
     proc.wait(10)
+
+
+@dataclass
+class Stack:
+    """A running site: its broker and its central service."""
+
+    site: Site
+    broker: BrokerProc
+    central: CentralProc
+
+    def report(self) -> str:
+        return f"--- broker log\n{self.broker.output()}\n--- central log\n{self.central.output()}"
+
+
+@contextmanager
+def running_site(kind: str, directory: Path) -> Iterator[Stack]:
+    """A test site on a free port with its broker (``mosquitto`` or ``embedded``) and central, ready;
+    both are stopped afterwards and their logs printed (pytest shows them when a test failed)."""
+    site = Site(directory, free_port())
+    broker = BrokerProc(kind, site)
+    broker.start()
+    central = CentralProc(site)
+    central.start()
+    stack = Stack(site, broker, central)
+    try:
+        central.wait_ready()
+        yield stack
+    finally:
+        central.stop()
+        broker.stop()
+        print(stack.report())

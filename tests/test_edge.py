@@ -15,7 +15,7 @@ from edge.config import EdgeConfigError, parse_device
 from edge.setup import Assembly, assemble
 from hardware import escpos
 from hardware.escpos import PrinterStatus
-from tests.harness import BrokerProc, CentralProc, Device, Site, free_port, wait_for
+from tests.harness import BrokerProc, CentralProc, Device, Site, free_port, running_site, wait_for
 from broker import messages as m
 from central import events as ev
 from central.store import EventStore
@@ -87,22 +87,15 @@ def press(assembly: Assembly, pin: int) -> None:
 
 @pytest.fixture(params=["mosquitto", "embedded"])
 def edge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EdgeStack]:
-    site = Site(tmp_path, free_port())
-    broker = BrokerProc(request.param, site)
-    broker.start()
-    central = CentralProc(site)
-    central.start()
-    central.wait_ready()
-    gerai = assemble(parse_device(device_toml(site, "gerai", "g1"), "g1.toml"))
-    gerai.agent.start()
-    try:
-        assert gerai.agent.ready.wait(10)
-        yield EdgeStack(site, broker, central, gerai)
-    finally:
-        gerai.close()
-        central.stop()
-        broker.stop()
-        print(f"--- broker\n{broker.output()}\n--- central\n{central.output()}")
+    with running_site(request.param, tmp_path) as running:
+        site = running.site
+        gerai = assemble(parse_device(device_toml(site, "gerai", "g1"), "g1.toml"))
+        gerai.agent.start()
+        try:
+            assert gerai.agent.ready.wait(10)
+            yield EdgeStack(site, running.broker, running.central, gerai)
+        finally:
+            gerai.close()
 
 
 def shown(stack: EdgeStack) -> object:

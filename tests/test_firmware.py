@@ -160,59 +160,53 @@ def test_node_main_loop_over_a_real_broker_and_the_central(tmp_path: Path) -> No
     from broker.acl import Identity
     from broker.topics import Role
     from tests.firmware_fakes import FakeDisplay, FakePin, FakeWDT, FakeWLAN, umqtt_factory
-    from tests.harness import BrokerProc, CentralProc, Device, Site, free_port
+    from tests.harness import Device, running_site
 
     node = _node_module()
-    site = Site(tmp_path, free_port())
-    broker = BrokerProc("mosquitto", site)
-    broker.start()
-    central = CentralProc(site)
-    central.start()
-    kiosk = None
-    try:
-        central.wait_ready()
-        cfg = {"site": "test", "gerai": "g1", "wifi_ssid": "mpp", "broker_host": "127.0.0.1",
-               "broker_port": site.port, "password": site.secrets.password(Identity(Role.GERAI, "g1")),
-               "buttons": [{"pin": 14, "press": "call_next"}], "digits": 8}
-        assert node.validate_config(cfg) == []
-        irq = threading.Lock()
-        pin, display, wdt = FakePin(irq_lock=irq), FakeDisplay(), FakeWDT()
-        n = node.Node(cfg, FakeWLAN(), umqtt_factory, display, [(pin, cfg["buttons"][0])],
-                      lambda: int(time.monotonic() * 1000), wdt,
-                      disable_irq=irq.acquire, enable_irq=lambda state: irq.release())
+    with running_site("mosquitto", tmp_path) as stack:
+        site, broker = stack.site, stack.broker
+        kiosk = None
+        try:
+            cfg = {"site": "test", "gerai": "g1", "wifi_ssid": "mpp", "broker_host": "127.0.0.1",
+                   "broker_port": site.port, "password": site.secrets.password(Identity(Role.GERAI, "g1")),
+                   "buttons": [{"pin": 14, "press": "call_next"}], "digits": 8}
+            assert node.validate_config(cfg) == []
+            irq = threading.Lock()
+            pin, display, wdt = FakePin(irq_lock=irq), FakeDisplay(), FakeWDT()
+            n = node.Node(cfg, FakeWLAN(), umqtt_factory, display, [(pin, cfg["buttons"][0])],
+                          lambda: int(time.monotonic() * 1000), wdt,
+                          disable_irq=irq.acquire, enable_irq=lambda state: irq.release())
 
-        def run_until(condition: Any, timeout: float = 10.0) -> None:
-            deadline = time.monotonic() + timeout
-            while not condition():
-                assert time.monotonic() < deadline, f"timed out; display {display.shown[-3:]} refused {n.refused} sent {n.sent} buttons {vars(n.buttons[0][2])}"
-                n.step()
+            def run_until(condition: Any, timeout: float = 10.0) -> None:
+                deadline = time.monotonic() + timeout
+                while not condition():
+                    assert time.monotonic() < deadline, f"timed out; display {display.shown[-3:]} refused {n.refused} sent {n.sent} buttons {vars(n.buttons[0][2])}"
+                    n.step()
 
-        run_until(lambda: n.online and n.state is not None)
-        kiosk = Device(site, Role.KIOSK, "k1")
-        kiosk.request(m.TakeTicket(id="k1-fw-000001", service="ktp"))
-        run_until(lambda: display.shown[-1] == "----   1")  # nobody served, one waiting
-        def press() -> None:
-            # A finger: down now, up 80 ms later, whatever the main loop is busy with (the
-            # interrupt records the time), like the pin interrupts on a board.
-            pin.drive(0)
-            threading.Timer(0.08, pin.drive, args=(1,)).start()
+            run_until(lambda: n.online and n.state is not None)
+            kiosk = Device(site, Role.KIOSK, "k1")
+            kiosk.request(m.TakeTicket(id="k1-fw-000001", service="ktp"))
+            run_until(lambda: display.shown[-1] == "----   1")  # nobody served, one waiting
+            def press() -> None:
+                # A finger: down now, up 80 ms later, whatever the main loop is busy with (the
+                # interrupt records the time), like the pin interrupts on a board.
+                pin.drive(0)
+                threading.Timer(0.08, pin.drive, args=(1,)).start()
 
-        press()
-        run_until(lambda: display.shown[-1] == "A001   0")
-        assert len(n.sent) == 1 and wdt.feeds > 0
-        # the broker goes away: a press is refused at once, shown, not queued
-        broker.stop()
-        run_until(lambda: not n.online, 15)
-        first_press_done = time.monotonic()
-        run_until(lambda: time.monotonic() - first_press_done > 0.2)  # a person does not press twice in 8 ms
-        press()
-        run_until(lambda: n.refused == 1)
-        assert display.shown[-1] == "OFF" and len(n.sent) == 1
-    finally:
-        if kiosk is not None:
-            kiosk.close()
-        central.stop()
-        broker.stop()
+            press()
+            run_until(lambda: display.shown[-1] == "A001   0")
+            assert len(n.sent) == 1 and wdt.feeds > 0
+            # the broker goes away: a press is refused at once, shown, not queued
+            broker.stop()
+            run_until(lambda: not n.online, 15)
+            first_press_done = time.monotonic()
+            run_until(lambda: time.monotonic() - first_press_done > 0.2)  # a person does not press twice in 8 ms
+            press()
+            run_until(lambda: n.refused == 1)
+            assert display.shown[-1] == "OFF" and len(n.sent) == 1
+        finally:
+            if kiosk is not None:
+                kiosk.close()
 
 
 def test_node_and_drivers_load_on_micropython(micropython: dict[str, Any]) -> None:

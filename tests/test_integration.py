@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,36 +20,15 @@ from broker import codec
 from broker import messages as m
 from broker.acl import Identity
 from broker.topics import Role, Topics
-from tests.harness import BrokerProc, CentralProc, Device, Site, Watcher, free_port, kill, wait_for
+from tests.harness import Device, Stack, Watcher, kill, running_site, wait_for
 
 BROKERS = ["mosquitto", "embedded"]
 
 
-@dataclass
-class Stack:
-    site: Site
-    broker: BrokerProc
-    central: CentralProc
-
-    def report(self) -> str:
-        return f"--- broker log\n{self.broker.output()}\n--- central log\n{self.central.output()}"
-
-
 @pytest.fixture(params=BROKERS)
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    site = Site(tmp_path, free_port())
-    broker = BrokerProc(request.param, site)
-    broker.start()
-    central = CentralProc(site)
-    central.start()
-    s = Stack(site, broker, central)
-    try:
-        central.wait_ready()
+    with running_site(request.param, tmp_path) as s:
         yield s
-    finally:
-        central.stop()
-        broker.stop()
-        print(s.report())  # pytest shows captured output only when the test failed
 
 
 def test_ticket_call_and_display(stack: Stack) -> None:

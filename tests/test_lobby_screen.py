@@ -22,7 +22,7 @@ from central.config import SiteConfig  # noqa: E402
 from central.lobby import screen  # noqa: E402
 from central.lobby.app import LobbyApp  # noqa: E402
 from central.lobby.screen import ScreenModel, ServiceInfo, render_png, sample_board  # noqa: E402
-from tests.harness import BrokerProc, CentralProc, Device, Site, free_port, wait_for  # noqa: E402
+from tests.harness import Device, Site, running_site, wait_for  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, 9, 15, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
@@ -79,17 +79,8 @@ def test_lobby_filters_its_gerai() -> None:
 
 @pytest.fixture(params=["mosquitto", "embedded"])
 def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
-    site = Site(tmp_path, free_port())
-    broker = BrokerProc(request.param, site)
-    broker.start()
-    central = CentralProc(site)
-    central.start()
-    try:
-        central.wait_ready()
-        yield site
-    finally:
-        central.stop()
-        broker.stop()
+    with running_site(request.param, tmp_path) as stack:
+        yield stack.site
 
 
 def test_a_call_reaches_the_lobby_board_and_the_announcement_queue(running: Site, tmp_path: Path) -> None:
