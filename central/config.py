@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -161,8 +162,13 @@ class SiteConfig:
         moment = when or dt.datetime(2023, 1, 1, 12, tzinfo=dt.timezone.utc)
         return moment.astimezone(self.zone).tzname() or self.site.timezone
 
-    def gerai_for_service(self, service: str) -> list[Gerai]:
-        return [g for g in self.gerai.values() if service in g.services]
+    def gerai_for_service(self, service: str) -> tuple[Gerai, ...]:
+        """The gerai serving ``service`` (computed once: it is asked on every queue change)."""
+        return self._by_service.get(service, ())
+
+    @functools.cached_property
+    def _by_service(self) -> dict[str, tuple[Gerai, ...]]:
+        return {sid: tuple(g for g in self.gerai.values() if sid in g.services) for sid in self.services}
 
     def identities(self) -> list[Identity]:
         """Everyone who connects to this site's broker: central, gerai, kiosks, lobbies."""
