@@ -5,19 +5,24 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test typecheck typecheck-firmware pytest bench clean
+.PHONY: demo test typecheck typecheck-firmware pytest bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## demo: the main job: a scripted morning at MPP Kota Kupang through the engine
-demo: $(STAMP)
-	$(BIN)/antre demo --config examples/kupang.toml
+DEMO_STAMP := $(VENV)/.installed-demo
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+## demo: the laptop demo (embedded broker, central, gerai, kiosks and lobby on MQTT) on the example site
+demo: $(DEMO_STAMP)
+	$(BIN)/antre demo
 
 ## test: type checks (mypy for the packages, pyright with MicroPython stubs for the firmware) and all tests
 test: $(STAMP) typecheck typecheck-firmware pytest
@@ -41,6 +46,10 @@ pytest: $(STAMP)
 ## bench: the benchmark suite (not part of test): needs Mosquitto; prints a table, writes bench/out/results.json
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## soak: a whole MPP day at 100x with a fault every 20 s (not part of test): needs Mosquitto; prints the table
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis build *.egg-info

@@ -8,7 +8,7 @@ through the same topics, ACLs and messages as in production.
 * interactive (a terminal): type commands to take tickets and press the
   gerai buttons; the number displays and the lobby board update live;
 * ``--headless --duration SECONDS``: plays the scripted morning of
-  :mod:`central.demo` over MQTT, paced over the given wall-clock time, and
+  :mod:`antre.sim.morning` over MQTT, paced over the given wall-clock time, and
   prints a summary with the measured press-to-display latencies.
 
 Every gerai and kiosk also runs the real edge agent on mock hardware
@@ -23,6 +23,7 @@ a gerai's mock button.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -41,53 +42,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from broker import codec
-from broker import credentials as creds
-from broker import messages as m
-from broker.acl import Identity
-from broker.client import BrokerAddress, MqttLink, Received
-from broker.embedded import serve
-from broker.topics import Channel, Role, Topics
-from central.config import SiteConfig
-from central.demo import MorningScript, default_day, morning_window, speech
-from central.runner import CentralRunner
-from central.service import Handled, QueueService
-from central.lobby import voicepack
-from central.lobby.app import LobbyApp
-from central.lobby.voicepack import VoicePack, default_cache
-from central.store import EventStore
-from hardware.gestures import Gesture
-from edge.config import parse_device
-from edge.setup import Assembly, assemble
+import msgspec
+import tomli_w
+
+from antre.broker.wire import codec
+from antre.broker.admin import credentials as creds
+from antre.broker.wire import messages as m
+from antre.broker.admin.acl import Identity
+from antre.broker.link.client import BrokerAddress, MqttLink, Received
+from antre.broker.admin.embedded import serve
+from antre.broker.wire.topics import Channel, Role, Topics
+from antre.central.config import SiteConfig
+from antre.sim.morning import MorningScript, default_day, morning_window, speech
+from antre.central.runner import CentralRunner
+from antre.central.service import Handled, QueueService
+from antre.lobby import voicepack
+from antre.lobby.app import LobbyApp
+from antre.lobby.voicepack import VoicePack, default_cache
+from antre.central.store import EventStore
+from antre.hardware.gestures import Gesture
+from antre.edge.config import parse_device
+from antre.edge.agent import EdgeAgent
+from antre.edge.setup import Assembly, assemble
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0
 BUTTON_PIN = 17
-
-EDGE_DEVICE = """
-mock_gpio = true
-[gestures]
-debounce_ms = 0   # mock pins have no contact bounce, and a typed press is instantaneous
-[device]
-site = "{site}"
-role = "{role}"
-id = "{device}"
-[broker]
-host = "127.0.0.1"
-port = {port}
-password = "{password}"
-keepalive = 5
-[[button]]
-name = "utama"
-pin = {pin}
-{actions}
-[display]
-type = "{display}"
-mock = true
-{printer}
-"""
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -116,12 +97,13 @@ class RealTimeFrom:
 
 
 @dataclass
-class SimDevice:
-    """A simulated gerai or kiosk: an MQTT client with its own credentials."""
+class AgentRecord:
+    """What the demo knows of one gerai's or kiosk's edge agent: what it received, for the script
+    and the latency figures (the agent owns the device's one connection)."""
 
     role: Role
     device: str
-    link: MqttLink | None = None
+    agent: EdgeAgent | None = None
     cond: threading.Condition = field(default_factory=threading.Condition)
     replies: dict[str, m.Reply] = field(default_factory=dict)
     jobs: dict[str, m.PrintJob] = field(default_factory=dict)
@@ -129,22 +111,19 @@ class SimDevice:
     state_log: list[tuple[str | None, float]] = field(default_factory=list)  # (ticket shown, arrival)
     on_state: Callable[[m.GeraiState], None] | None = None
 
-    def on_message(self, msg: Received) -> None:
-        channel = msg.topic.rsplit("/", 1)[-1]
+    def on_message(self, channel: Channel, msg: m.Message) -> None:
+        """What the device's edge agent received (the agent owns the one connection of its identity)."""
         with self.cond:
-            if channel == "reply":
-                reply = codec.decode(msg.payload, Channel.REPLY, m.Reply)
-                self.replies[reply.cmd] = reply
-            elif channel == "print":
-                job = codec.decode(msg.payload, Channel.PRINT, m.PrintJob)
-                self.jobs[job.ticket] = job
-            elif channel == "state":
-                state = codec.decode(msg.payload, Channel.STATE, m.GeraiState)
-                if self.state is None or state.rev >= self.state.rev:
-                    self.state = state
-                    self.state_log.append((state.ticket, time.perf_counter()))
+            if isinstance(msg, m.Reply):
+                self.replies[msg.cmd] = msg
+            elif isinstance(msg, m.PrintJob):
+                self.jobs[msg.ticket] = msg
+            elif isinstance(msg, m.GeraiState):
+                if self.state is None or msg.rev >= self.state.rev:
+                    self.state = msg
+                    self.state_log.append((msg.ticket, time.perf_counter()))
             self.cond.notify_all()
-        if channel == "state" and self.on_state is not None and self.state is not None:
+        if channel is Channel.STATE and self.on_state is not None and self.state is not None:
             self.on_state(self.state)
 
     def wait(self, condition: Callable[[], object], timeout: float = TIMEOUT) -> bool:
@@ -164,13 +143,18 @@ class DemoStack:
     """Broker, central and simulated devices for one site, in this process."""
 
     def __init__(self, config: SiteConfig, workdir: Path, clock: Callable[[], float], port: int | None = None) -> None:
+        if isinstance(clock, ManualClock):
+            # The scripted morning jumps the central's clock from one scene to the next: no device
+            # can follow such a clock, so the press deadline (a real-time rule) is off here.
+            config = dataclasses.replace(
+                config, central=msgspec.structs.replace(config.central, command_deadline_s=0.0))
         self.config = config
         self.workdir = workdir
         self.clock = clock
         self.port = port or _free_port()
         self.topics = Topics(config.site_id)
         self.credentials = creds.ensure(workdir / "credentials.toml", config.site_id, config.identities())
-        self.devices: dict[tuple[str, str], SimDevice] = {}
+        self.devices: dict[tuple[str, str], AgentRecord] = {}
         self.board: m.Board | None = None
         self._board_calls: set[tuple[str, str, float]] = set()
         self.board_log: list[tuple[str, float]] = []  # ("ticket@gerai", arrival) of each new call on the board
@@ -189,7 +173,7 @@ class DemoStack:
         self.lobby_app: LobbyApp | None = None
 
     def address(self, who: Identity) -> BrokerAddress:
-        return BrokerAddress("127.0.0.1", self.port, who.username, self.credentials.password(who))
+        return BrokerAddress("127.0.0.1", self.port, self.credentials.username(who), self.credentials.password(who))
 
     # ------------------------------------------------------------------ life
 
@@ -222,19 +206,18 @@ class DemoStack:
         self._central_thread = self._spawn(lambda: runner.run(self._central_stop))
         if not runner.ready.wait(TIMEOUT):
             raise RuntimeError("the central service did not become ready")
+        self._start_edges()
         for gid in self.config.gerai:
             self._device(Role.GERAI, gid)
         for kid in self.config.kiosks:
             self._device(Role.KIOSK, kid)
-        lobby_id = next(iter(self.config.lobbies), None)
-        if lobby_id is not None:
-            self.lobby = MqttLink(
-                self.address(Identity(Role.LOBBY, lobby_id)), f"demo-lobby-{lobby_id}",
-                subscriptions=[(self.topics.board(), 1), (self.topics.announce(), 1)], on_message=self._lobby_message,
-            )
-            self.lobby.start()
-            self.lobby.wait_connected(TIMEOUT)
-        self._start_edges()
+        # the demo's own view of the board, as a read-only monitor (the lobby app has the lobby's identity)
+        self.lobby = MqttLink(
+            self.address(Identity(Role.MONITOR, "ops")),
+            subscriptions=[(self.topics.board(), 1), (self.topics.announce(), 1)], on_message=self._lobby_message,
+        )
+        self.lobby.start()
+        self.lobby.wait_connected(TIMEOUT)
         self._start_lobby()
 
     def _start_lobby(self) -> None:
@@ -252,7 +235,7 @@ class DemoStack:
                                   pack=VoicePack.load(cache), journal=self.workdir / "announced.log",
                                   clock=self.clock)
         self.lobby_app.start()
-        self.lobby_app.link.wait_connected(TIMEOUT)
+        self.lobby_app.link.connected.wait(TIMEOUT)
 
     def lobby_snapshot(self, path: Path, size: tuple[int, int] = (1920, 1080)) -> Path | None:
         if self.lobby_app is None:
@@ -266,21 +249,25 @@ class DemoStack:
         first_service = next(iter(self.config.services))
         for role, ids in ((Role.GERAI, list(self.config.gerai)), (Role.KIOSK, list(self.config.kiosks))):
             for device in ids:
+                button: dict[str, object] = {"name": "utama", "pin": BUTTON_PIN}
+                data: dict[str, object] = {
+                    # mock pins have no contact bounce, and a typed press is instantaneous
+                    "gestures": {"debounce_ms": 0},
+                    "device": {"site": self.config.site_id, "role": role.value, "id": device},
+                    "broker": {"host": "127.0.0.1", "port": self.port, "keepalive": 5,
+                               "password": self.credentials.password(Identity(role, device))},
+                    "button": [button],
+                }
                 if role is Role.GERAI:
-                    actions = 'press = "call_next"\ndouble = "recall"\nhold = "no_show"'
-                    display, printer = "ssd1306", ""
+                    button.update(press="call_next", double="recall", hold="no_show")
+                    data["display"] = {"type": "ssd1306"}
                 else:
                     kiosk = self.config.kiosks[device]
-                    service = kiosk.services[0] if kiosk.services else first_service
-                    actions = 'press = "take_ticket"\nhold = "take_priority_ticket"'
-                    display = "none"
-                    printer = f'[printer]\nport = "mock"\nmock = true\n[tickets]\nservice = "{service}"'
-                text = EDGE_DEVICE.format(
-                    site=self.config.site_id, role=role.value, device=device, port=self.port,
-                    password=self.credentials.password(Identity(role, device)), pin=BUTTON_PIN,
-                    actions=actions, display=display, printer=printer,
-                )
-                assembly = assemble(parse_device(text, f"demo-{device}.toml"))
+                    button.update(press="take_ticket", hold="take_priority_ticket")
+                    data["printer"] = {"port": "mock"}
+                    data["tickets"] = {"service": kiosk.services[0] if kiosk.services else first_service}
+                text = tomli_w.dumps(data)
+                assembly = assemble(parse_device(text, f"demo-{device}.toml"), mock=True)
                 assembly.agent.start()
                 self.edges[device] = assembly
         for assembly in self.edges.values():
@@ -316,17 +303,13 @@ class DemoStack:
         thread.start()
         return thread
 
-    def _device(self, role: Role, device: str) -> SimDevice:
-        sim = SimDevice(role, device)
-        channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if role is Role.GERAI else [])
-        sim.link = MqttLink(
-            self.address(Identity(role, device)), f"demo-{role.value}-{device}",
-            subscriptions=[(self.topics.device(role, device, ch), 1) for ch in channels],
-            on_message=sim.on_message,
-        )
-        sim.link.start()
-        if not sim.link.wait_connected(TIMEOUT):
-            raise RuntimeError(f"{role.value} {device} could not connect")
+    def _device(self, role: Role, device: str) -> AgentRecord:
+        agent = self.edges[device].agent
+        sim = AgentRecord(role, device, agent)
+        agent.listeners.append(sim.on_message)
+        with sim.cond:  # what the agent already has (the retained state arrived at connect)
+            if agent.state is not None:
+                sim.state = agent.state
         self.devices[(role.value, device)] = sim
         return sim
 
@@ -354,9 +337,6 @@ class DemoStack:
             self._central_thread.join(TIMEOUT)  # it says goodbye (offline presence) before the broker goes
         for assembly in self.edges.values():
             assembly.close()
-        for sim in self.devices.values():
-            if sim.link is not None:
-                sim.link.stop()
         if self.lobby is not None:
             self.lobby.stop()
         if self._broker_loop is not None and self._broker_stop is not None:
@@ -373,11 +353,11 @@ class DemoStack:
         if isinstance(self.clock, ManualClock):
             self.clock.now = now
         sim = self.devices[(role, device)]
-        assert sim.link is not None
+        assert sim.agent is not None
         with sim.cond, self.lobby_cond:
             marks = (len(sim.state_log), len(self.board_log), len(self.announce_log))
         pressed = time.perf_counter()
-        sim.link.publish(self.topics.device(Role(role), device, Channel.CMD), codec.encode(cmd), qos=1)
+        sim.agent.send(cmd)
         if not sim.wait(lambda: cmd.id in sim.replies):
             raise RuntimeError(f"no reply to {cmd.id} from the central")
         reply = sim.replies[cmd.id]
@@ -391,7 +371,7 @@ class DemoStack:
             self._observe_call(sim, device, reply.ticket, pressed, marks, handled)
         return handled
 
-    def _observe_call(self, sim: SimDevice, gerai: str, ticket: str, pressed: float,
+    def _observe_call(self, sim: AgentRecord, gerai: str, ticket: str, pressed: float,
                       marks: tuple[int, int, int], handled: Handled) -> None:
         """Wait until the display, the board and the lobby have the call; record how long it took."""
         key = f"{ticket}@{gerai}"
@@ -612,8 +592,8 @@ def _command(verb: str, args: list[str], cid: str, kiosk: str | None) -> tuple[s
     if verb == "t":
         if not args or kiosk is None:
             raise ValueError("usage: t SERVICE [priority]")
-        priority = args[1] if len(args) > 1 else "regular"
-        if priority not in ("regular", "elderly", "disabled", "pregnant", "child"):
+        priority = args[1] if len(args) > 1 else m.Priority.REGULAR
+        if priority not in m.Priority.__members__.values():
             raise ValueError(f"unknown priority {priority!r}")
         return "kiosk", kiosk, m.TakeTicket(id=cid, service=args[0], priority=priority)  # type: ignore[arg-type]
     if verb == "x":

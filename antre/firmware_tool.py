@@ -14,10 +14,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
+from antre.broker.errors import ConfigurationError
+
+#: the MicroPython application, shipped as package data (firmware/ of the repository)
+FIRMWARE = Path(__file__).resolve().parent / "firmware"
 
 
-class FirmwareConfigError(ValueError):
+class FirmwareConfigError(ConfigurationError, ValueError, what="firmware config"):
     pass
 
 
@@ -60,7 +63,7 @@ def deploy_commands(port: str, config_file: Path) -> list[list[str]]:
     commands = [base + ["fs", "mkdir", ":antre_fw"]]
     commands += [base + ["fs", "cp", str(f), f":antre_fw/{f.name}"] for f in files]
     commands += [
-        base + ["mip", "install", "umqtt.simple"],
+        base + ["mip", "install", "umqtt.simple@1.8.0"],  # the version the node is tested against
         base + ["fs", "cp", str(config_file), ":config.json"],
         base + ["fs", "cp", str(FIRMWARE / "main.py"), ":main.py"],
         base + ["reset"],

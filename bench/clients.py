@@ -26,11 +26,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 class InlineClient:
     """A paho client whose network loop runs in the caller's thread."""
 
-    def __init__(self, host: str, port: int, username: str, password: str, client_id: str,
+    def __init__(self, host: str, port: int, username: str, password: str,
                  subscriptions: list[str] = ()) -> None:  # type: ignore[assignment]
         self.messages: list[tuple[str, bytes, float]] = []
         self.on_message: Callable[[str, bytes], None] | None = None
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=username, protocol=mqtt.MQTTv311)  # id = username
         c.username_pw_set(username, password)
         c.on_socket_open = lambda client, userdata, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c.on_message = self._message
@@ -69,6 +69,24 @@ class InlineClient:
     def close(self) -> None:
         self.c.disconnect()
         self.c.loop(timeout=0.05)
+
+
+def pump_many(clients: list[InlineClient], timeout: float) -> None:
+    """Pump many inline clients from one thread: read the sockets that have data, write what is
+    queued, keep every connection alive (one select for all: the load of a fleet of gerai without
+    a thread per client)."""
+    import select
+
+    socks = {c.c.socket(): c for c in clients}
+    readable, _, _ = select.select([s for s in socks if s is not None], [], [], timeout)
+    for sock in readable:
+        client = socks[sock]
+        if client.c.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+            raise RuntimeError("benchmark client lost the broker")
+    for client in clients:
+        if client.c.want_write():
+            client.c.loop_write()
+        client.c.loop_misc()
 
 
 # ---------------------------------------------------------------- raw MQTT
@@ -127,7 +145,7 @@ async def idle_gerai(host: str, port: int, site: str, gerai: str, password: str,
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     base = f"antre/v1/{site}/gerai/{gerai}"
     offline = (b'{"kind":"presence","v":1,"role":"gerai","device":"%s","online":false}' % gerai.encode())
-    writer.write(connect_packet(f"bench-{gerai}", f"gerai.{gerai}", password, f"{base}/presence", offline, 60))
+    writer.write(connect_packet(f"gerai.{gerai}", f"gerai.{gerai}", password, f"{base}/presence", offline, 60))
     kind, body = await _read_packet(reader)
     if kind != 0x20 or body[1] != 0:
         raise RuntimeError(f"{gerai}: CONNACK {body!r}")

@@ -12,7 +12,7 @@ from bench.clients import InlineClient
 
 def main() -> int:
     port, username, password, ping, pong = sys.argv[1:6]
-    client = InlineClient("127.0.0.1", int(port), username, password, "bench-echo", [ping])
+    client = InlineClient("127.0.0.1", int(port), username, password, [ping])
     client.on_message = lambda topic, payload: client.publish(pong, payload, qos=1)
     print("ready", flush=True)
     while True:

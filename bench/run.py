@@ -22,21 +22,19 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from bench.clients import InlineClient, idle_gerai
-from broker import codec
-from broker import credentials as creds
-from broker import messages as m
-from broker.acl import Identity
-from broker.topics import Role
-from central.config import SiteConfig, parse_site
-from tests.harness import BrokerProc, CentralProc, free_port, mosquitto_binary
+from antre.broker.admin.acl import Identity
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.broker.wire.topics import Role
+from antre.sim.procs import BrokerProc, CentralProc, free_port, mosquitto_binary
+from antre.sim.sitefiles import SiteFiles, generated_site
+from bench.clients import InlineClient, idle_gerai, pump_many
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -60,57 +58,22 @@ def prefix(j: int) -> str:
     return chr(65 + j // 26) + chr(65 + j % 26)
 
 
-@dataclass
-class BenchSite:
-    """A generated site on disk, duck-typed like tests.harness.Site."""
+def bench_site(directory: Path, gerai: int, services: int, durability: str = "full") -> SiteFiles:
+    """A generated site of ``gerai`` gerai and ``services`` services on a free port (antre.sim.sitefiles)."""
+    return SiteFiles(directory, free_port(), base=generated_site(gerai, services, site_id=SITE), durability=durability)
 
-    dir: Path
-    port: int
-    gerai: int
-    services: int
-    durability: str = "full"
-    config_path: Path = field(init=False)
-    config: SiteConfig = field(init=False)
-    credentials_path: Path = field(init=False)
-    secrets: creds.Credentials = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.credentials_path = self.dir / "credentials.toml"
-        days = "\n".join(f'{d} = ["00:00-24:00"]' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-        parts = [
-            f'[site]\nid = "{SITE}"\nname = "MPP Benchmark"\ntimezone = "Asia/Makassar"\n'
-            "ticket_cutoff_minutes = 0\ntickets_open_early_minutes = 0\ncalls_during_breaks = true\n"
-            f"[site.hours]\n{days}\n",
-            '[[agency]]\nid = "a"\nname = "Agency"\nshort = "A"\n',
-        ]
-        parts += [
-            f'[[service]]\nid = "s{j:02d}"\nagency = "a"\nname = "Service {j}"\nprefix = "{prefix(j)}"\npadding = 4\n'
-            for j in range(self.services)
-        ]
-        parts += [
-            f'[[gerai]]\nid = "g{i:04d}"\nnumber = {i + 1}\nname = "Gerai {i + 1}"\nagency = "a"\n'
-            f'services = ["s{i % self.services:02d}"]\n'
-            for i in range(self.gerai)
-        ]
-        parts.append(f'[broker]\nport = {self.port}\ncredentials = "{self.credentials_path}"\n')
-        parts.append(f'[store]\npath = "{self.dir / "central.db"}"\ndurability = "{self.durability}"\n')
-        text = "\n".join(parts)
-        self.config_path = self.dir / "site.toml"
-        self.config_path.write_text(text, encoding="utf-8")
-        self.config = parse_site(text, str(self.config_path))
-        self.secrets = creds.ensure(self.credentials_path, SITE, self.config.identities())
-
-    def client(self, who: Identity, client_id: str, subscriptions: list[str]) -> InlineClient:
-        return InlineClient("127.0.0.1", self.port, who.username, self.secrets.password(who), client_id, subscriptions)
+def client(site: SiteFiles, who: Identity, subscriptions: list[str]) -> InlineClient:
+    """An inline client with ``who``'s own credentials (its client id is its username)."""
+    return InlineClient("127.0.0.1", site.port, site.secrets.username(who), site.secrets.password(who), subscriptions)
 
 
 class Stack:
     """A broker and (optionally) the central service as child processes."""
 
-    def __init__(self, kind: str, site: BenchSite, central: bool = True) -> None:
-        self.broker = BrokerProc(kind, site)  # type: ignore[arg-type]
-        self.central = CentralProc(site) if central else None  # type: ignore[arg-type]
+    def __init__(self, kind: str, site: SiteFiles, central: bool = True) -> None:
+        self.broker = BrokerProc(kind, site)
+        self.central = CentralProc(site) if central else None
 
     def __enter__(self) -> Stack:
         self.broker.start()
@@ -148,28 +111,30 @@ def ms(values: list[float]) -> dict[str, float]:
 
 
 def floor(kind: str, work: Path) -> dict[str, float]:
-    site = BenchSite(work / f"floor-{kind}", free_port(), 1, 1)
-    central = Identity(Role.CENTRAL)
-    ping, pong = f"antre/v1/{SITE}/bench/ping", f"antre/v1/{SITE}/bench/pong"
+    """The broker's own round trip on the command path: a gerai's command echoed as its reply by
+    another process with the central's identity (no central running)."""
+    site = bench_site(work / f"floor-{kind}", 1, 1)
+    central, gerai = Identity(Role.CENTRAL), Identity(Role.GERAI, "g0000")
+    ping, pong = f"antre/v1/{SITE}/gerai/g0000/cmd", f"antre/v1/{SITE}/gerai/g0000/reply"
     with Stack(kind, site, central=False):
         echo = subprocess.Popen(
-            [sys.executable, "-m", "bench.echo", str(site.port), central.username, site.secrets.password(central),
+            [sys.executable, "-m", "bench.echo", str(site.port), site.secrets.username(central), site.secrets.password(central),
              ping, pong],
             cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         try:
             assert echo.stdout is not None and echo.stdout.readline().strip() == "ready"
-            client = site.client(central, "bench-ping", [pong])
+            pinger = client(site, gerai, [pong])
             lat = []
             for i in range(FLOOR_ROUNDS + 200):
                 payload = str(i).encode()
                 start = time.perf_counter()
-                client.publish(ping, payload)
-                client.wait(lambda: client.messages and client.messages[-1][1] == payload, 10)
+                pinger.publish(ping, payload)
+                pinger.wait(lambda: pinger.messages and pinger.messages[-1][1] == payload, 10)
                 if i >= 200:  # warm-up
-                    lat.append(client.messages[-1][2] - start)
-                client.messages.clear()
-            client.close()
+                    lat.append(pinger.messages[-1][2] - start)
+                pinger.messages.clear()
+            pinger.close()
         finally:
             echo.kill()
             echo.wait()
@@ -179,7 +144,7 @@ def floor(kind: str, work: Path) -> dict[str, float]:
 # ------------------------------------------------------- press to display
 
 
-def issue_tickets(site: BenchSite, clients: dict[str, InlineClient], per_gerai: int) -> None:
+def issue_tickets(site: SiteFiles, clients: dict[str, InlineClient], per_gerai: int) -> None:
     for g, client in clients.items():
         for k in range(per_gerai):
             cmd = m.TakeTicket(id=f"{g}-take-{k:06d}", service=site.config.gerai[g].services[0], print=False)
@@ -189,12 +154,12 @@ def issue_tickets(site: BenchSite, clients: dict[str, InlineClient], per_gerai: 
 
 
 def press_to_display(kind: str, work: Path, durability: str = "full") -> dict[str, float]:
-    site = BenchSite(work / f"press-{kind}-{durability}", free_port(), PRESS_GERAI, PRESS_GERAI, durability)
+    site = bench_site(work / f"press-{kind}-{durability}", PRESS_GERAI, PRESS_GERAI, durability)
     per_gerai = PRESS_CALLS // PRESS_GERAI + 10
     with Stack(kind, site):
         clients = {
-            g: site.client(Identity(Role.GERAI, g), f"bench-{g}",
-                           [f"antre/v1/{SITE}/gerai/{g}/state", f"antre/v1/{SITE}/gerai/{g}/reply"])
+            g: client(site, Identity(Role.GERAI, g),
+                      [f"antre/v1/{SITE}/gerai/{g}/state", f"antre/v1/{SITE}/gerai/{g}/reply"])
             for g in site.config.gerai
         }
         issue_tickets(site, clients, per_gerai)
@@ -206,20 +171,20 @@ def press_to_display(kind: str, work: Path, durability: str = "full") -> dict[st
         gerai = list(clients)
         for i in range(PRESS_CALLS + 100):
             g = gerai[i % len(gerai)]
-            client = clients[g]
+            gc = clients[g]
             calls[g] += 1
             expected = f"{prefix(gerai.index(g) % PRESS_GERAI)}{calls[g]:04d}"
-            client.messages.clear()
+            gc.messages.clear()
             start = time.perf_counter()
-            client.publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(m.CallNext(id=f"{g}-call-{i:06d}")))
+            gc.publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(m.CallNext(id=f"{g}-call-{i:06d}")))
 
             def shown() -> float | None:
-                for topic, payload, at in client.messages:
+                for topic, payload, at in gc.messages:
                     if topic.endswith("/state") and codec.decode(payload, "state", m.GeraiState).ticket == expected:
                         return at
                 return None
 
-            client.wait(lambda: shown() is not None, 10)
+            gc.wait(lambda: shown() is not None, 10)
             if i >= 100:  # warm-up
                 lat.append(shown() - start)  # type: ignore[operator]
         for c in clients.values():
@@ -235,19 +200,15 @@ LOBBY_GAP = 0.025  # seconds between presses: far busier than any MPP, slower th
 
 def press_to_lobby(kind: str, work: Path) -> dict[str, float]:
     """A gerai's call until the retained lobby board (read as a lobby) lists it."""
-    site = BenchSite(work / f"lobby-{kind}", free_port(), PRESS_GERAI, PRESS_GERAI)
-    (site.dir / "site.toml").write_text((site.dir / "site.toml").read_text() + '\n[[lobby]]\nid = "lobby-1"\n'
-                                        'name = "Lobi"\n', encoding="utf-8")
-    site.config = parse_site((site.dir / "site.toml").read_text(), str(site.dir / "site.toml"))
-    site.secrets = creds.ensure(site.credentials_path, SITE, site.config.identities())
+    site = bench_site(work / f"lobby-{kind}", PRESS_GERAI, PRESS_GERAI)  # with lobby-1
     per_gerai = LOBBY_CALLS // PRESS_GERAI + 5
     with Stack(kind, site):
         clients = {
-            g: site.client(Identity(Role.GERAI, g), f"bench-{g}", [f"antre/v1/{SITE}/gerai/{g}/reply"])
+            g: client(site, Identity(Role.GERAI, g), [f"antre/v1/{SITE}/gerai/{g}/reply"])
             for g in site.config.gerai
         }
         issue_tickets(site, clients, per_gerai)
-        lobby = site.client(Identity(Role.LOBBY, "lobby-1"), "bench-lobby", [f"antre/v1/{SITE}/board"])
+        lobby = client(site, Identity(Role.LOBBY, "lobby-1"), [f"antre/v1/{SITE}/board"])
         gerai = list(clients)
         calls: Counter[str] = Counter()
         lat = []
@@ -280,7 +241,7 @@ def press_to_lobby(kind: str, work: Path) -> dict[str, float]:
 
 
 def throughput(kind: str, work: Path) -> dict[str, Any]:
-    site = BenchSite(work / f"throughput-{kind}", free_port(), THROUGHPUT_GERAI, 20)
+    site = bench_site(work / f"throughput-{kind}", THROUGHPUT_GERAI, 20)
     gerai = list(site.config.gerai)
     sent: dict[str, int] = {}
     replies: Counter[str] = Counter()
@@ -288,9 +249,10 @@ def throughput(kind: str, work: Path) -> dict[str, Any]:
     called: list[str] = []
     seq = Counter[str]()
     with Stack(kind, site) as stack:
-        # One load connection speaks for the 200 gerai (with the central's rights):
-        # what is measured is the central process, not 200 Python clients.
-        load = site.client(Identity(Role.CENTRAL), "bench-load", [f"antre/v1/{SITE}/gerai/+/reply"])
+        # Every gerai with its own identity and connection (one identity, one connection), all
+        # pumped from this thread by one select: what is measured is the central process.
+        conns = {g: client(site, Identity(Role.GERAI, g), [f"antre/v1/{SITE}/gerai/{g}/reply"]) for g in gerai}
+        fleet_clients = list(conns.values())
 
         def send(g: str) -> None:
             seq[g] += 1
@@ -302,7 +264,7 @@ def throughput(kind: str, work: Path) -> dict[str, Any]:
             else:
                 cmd = m.CallNext(id=cid)
             sent[cid] = time.perf_counter()
-            load.publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(cmd))
+            conns[g].publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(cmd))
 
         counting = {"on": False, "n": 0}
 
@@ -321,29 +283,33 @@ def throughput(kind: str, work: Path) -> dict[str, Any]:
             if not stopping:
                 send(g)
 
-        load.on_message = on_reply
+        for c in fleet_clients:
+            c.on_message = on_reply
         stopping = False
         for g in gerai:
             for _ in range(THROUGHPUT_WINDOW):
                 send(g)
         warm_until = time.monotonic() + 2.0
         while time.monotonic() < warm_until:
-            load.pump(0.01)
+            pump_many(fleet_clients, 0.01)
         proc = psutil.Process(stack.central_pid)
         cpu0 = sum(proc.cpu_times()[:2])
         counting["on"] = True
         t0 = time.monotonic()
         while time.monotonic() < t0 + THROUGHPUT_SECONDS:
-            load.pump(0.01)
+            pump_many(fleet_clients, 0.01)
         elapsed = time.monotonic() - t0
         counting["on"] = False
         cpu = (sum(proc.cpu_times()[:2]) - cpu0) / elapsed * 100
         stopping = True
-        load.wait(lambda: all(replies[c] for c in sent), 60)
+        deadline = time.monotonic() + 60
+        while not all(replies[c] for c in sent) and time.monotonic() < deadline:
+            pump_many(fleet_clients, 0.05)
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:  # let any redelivered reply arrive
-            load.pump(0.05)
-        load.close()
+            pump_many(fleet_clients, 0.05)
+        for c in fleet_clients:
+            c.close()
     lost = sum(1 for c in sent if not replies[c])
     numbers = Counter(t for _, t in issued)
     doubled = sum(n - 1 for n in numbers.values() if n > 1) + sum(n - 1 for n in Counter(called).values() if n > 1)
@@ -362,7 +328,7 @@ def throughput(kind: str, work: Path) -> dict[str, Any]:
 
 
 def fleet(kind: str, work: Path) -> dict[str, Any]:
-    site = BenchSite(work / f"fleet-{kind}", free_port(), FLEET_GERAI, 20)
+    site = bench_site(work / f"fleet-{kind}", FLEET_GERAI, 20)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, FLEET_GERAI * 3)), hard))
     with Stack(kind, site) as stack:
@@ -405,22 +371,18 @@ def fleet(kind: str, work: Path) -> dict[str, Any]:
 
 def edge_footprint(kind: str, work: Path) -> dict[str, Any]:
     """Start `antre edge` on mock hardware; time until its presence is online, and its RSS then."""
-    site = BenchSite(work / f"edge-{kind}", free_port(), 2, 1)
-    who = Identity(Role.GERAI, "g0000")
+    site = bench_site(work / f"edge-{kind}", 2, 1)
     device = site.dir / "device.toml"
-    device.write_text(
-        "mock_gpio = true\n[device]\nsite = \"bench\"\nid = \"g0000\"\n"
-        f"[broker]\nhost = \"127.0.0.1\"\nport = {site.port}\npassword = \"{site.secrets.password(who)}\"\n"
-        "[[button]]\nname = \"utama\"\npin = 17\npress = \"call_next\"\n"
-        "[display]\ntype = \"ssd1306\"\nmock = true\n[printer]\nport = \"mock\"\nmock = true\n",
-        encoding="utf-8",
-    )
+    device.write_text(site.agent_config("gerai", "g0000", extra={
+        "button": [{"name": "utama", "pin": 17, "press": "call_next"}],
+        "display": {"type": "ssd1306"}, "printer": {"port": "mock"},
+    }), encoding="utf-8")
     with Stack(kind, site):
-        watcher = site.client(Identity(Role.CENTRAL), "bench-presence", [f"antre/v1/{SITE}/gerai/g0000/presence"])
+        watcher = client(site, Identity(Role.MONITOR, "t1"), [f"antre/v1/{SITE}/gerai/g0000/presence"])
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "antre", "edge", "--config", str(device)], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                env={**os.environ, "PYTHONPATH": str(ROOT), "ANTRE_MOCK": "1"})
         try:
             def online() -> bool:
                 return any(b'"online":true' in p for _, p, _ in watcher.messages)

@@ -15,13 +15,15 @@ from typing import TypeVar
 import msgspec
 from msgspec import Struct
 
+from antre.broker.errors import ConfigurationError
+
 T = TypeVar("T")
 E = TypeVar("E", bound="FileConfigError")
 
 _PATH_RE = re.compile(r"`\$\.?([^`]*)`")
 
 
-class FileConfigError(ValueError):
+class FileConfigError(ConfigurationError, ValueError):
     """An invalid configuration file: ``file: key: problem``."""
 
     def __init__(self, source: str, key: str, problem: str) -> None:

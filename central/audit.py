@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TextIO
 
-from central import events as ev
-from central.config import SiteConfig
-from central.store import EventStore
+from antre.broker.wire.messages import Priority
+from antre.central import events as ev
+from antre.central.config import SiteConfig
+from antre.central.store import EventStore
 
 
 def describe(event: ev.AnyEvent) -> str:
@@ -17,7 +18,7 @@ def describe(event: ev.AnyEvent) -> str:
         case ev.DayOpened():
             return f"day {event.day} opened"
         case ev.TicketIssued():
-            prio = f" priority={event.priority}" if event.priority != "regular" else ""
+            prio = f" priority={event.priority}" if event.priority != Priority.REGULAR else ""
             printed = "" if event.print else " (issued without printing)"
             return f"{event.actor}: issued {event.number} for {event.service}{prio}{printed}"
         case ev.TicketCalled():
@@ -43,6 +44,17 @@ def describe(event: ev.AnyEvent) -> str:
             return f"{event.actor}: refused {event.action}: {event.code} {event.detail}".rstrip()
 
 
+_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F)}  # control characters
+_UNSAFE.update({c: f"\\u{c:04x}" for c in (*range(0x80, 0xA0), *range(0x200B, 0x2010), *range(0x202A, 0x202F),
+                                          *range(0x2066, 0x206A), 0xFEFF)})  # C1, zero-width, bidi overrides
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a technician's terminal: control, zero-width and bidi characters (which a
+    device could put into a reason or a note) are shown escaped, never interpreted."""
+    return text.translate(_UNSAFE)
+
+
 def print_audit(config: SiteConfig, store: EventStore, day: dt.date | None, out: TextIO) -> int:
     """Print the trail of ``day`` (default: the latest); returns the line count."""
     lines = 0
@@ -56,6 +68,6 @@ def print_audit(config: SiteConfig, store: EventStore, day: dt.date | None, out:
             out.write("\n")
         local = dt.datetime.fromtimestamp(event.ts, config.zone)
         cmd = f" [{event.cmd}]" if event.cmd else ""
-        out.write(f"{local:%Y-%m-%d %H:%M:%S} {describe(event)}{cmd}\n")
+        out.write(printable(f"{local:%Y-%m-%d %H:%M:%S} {describe(event)}{cmd}") + "\n")
         lines += 1
     return lines

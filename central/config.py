@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import re
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta
 
-from broker.acl import Identity
-from broker.tomlfile import FileConfigError, StrictSection, parse_toml, read_text
-from broker.topics import ID_PATTERN, Role
-from central.schedule import Schedule, ScheduleError, parse_week
+from antre.broker.admin.acl import Identity
+from antre.broker.tomlfile import FileConfigError, StrictSection, parse_toml, read_text
+from antre.broker.wire.topics import ID_PATTERN, Role
+from antre.central.schedule import Schedule, ScheduleError, parse_week
 
 Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
 Name = Annotated[str, Meta(min_length=1, max_length=120)]
@@ -107,20 +109,63 @@ class Lobby(_Strict, frozen=True, kw_only=True):
     services: list[Ident] = []  # empty: every service
 
 
+class Monitor(_Strict, frozen=True, kw_only=True):
+    """A read-only observer with its own broker credentials (a monitoring tool)."""
+
+    id: Ident
+    name: Name = "monitor"
+
+
+#: Monitors every site has: the central's fence probe and ``antre status``.
+BUILTIN_MONITORS = ("central", "ops")
+
+
 class BrokerSection(_Strict, frozen=True, kw_only=True):
     """How devices and the central reach the broker, and where it listens."""
 
     host: Annotated[str, Meta(min_length=1, max_length=253)] = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 1883
     bind: Annotated[str, Meta(min_length=1, max_length=253)] = "127.0.0.1"
-    credentials: str = "var/credentials.toml"
+    #: every identity's secret (default ``/etc/antre/<site>-credentials.toml``; a relative
+    #: path is relative to the site file's directory)
+    credentials: str = ""
     cafile: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
 
 
+class CentralSection(_Strict, frozen=True, kw_only=True):
+    """How the central treats time and its claim to the site."""
+
+    #: A command whose press is older than this (seconds, by its ``ts``) is refused as
+    #: ``stale`` instead of applied late; 0 disables the check.  Also the limit for a
+    #: ``ts`` in the future (``clock_skew``).
+    command_deadline_s: Annotated[float, Meta(ge=0, le=600)] = 5.0
+    #: How often the central renews its retained lease on the broker (seconds).
+    lease_renew_s: Annotated[float, Meta(ge=0.2, le=600)] = 3.0
+    #: A call_next pressed (by its ``ts``) within this many seconds of the gerai's previous one that
+    #: called a citizen is a double press: refused (``double_press``), so two presses that a hung link
+    #: delivers together never call a citizen and mark the previous one served at once. 0: off.
+    call_guard_s: Annotated[float, Meta(ge=0, le=30)] = 2.0
+    #: Refuse to issue tickets (``clock_unsynced``) while the kernel says the system clock is
+    #: not synchronised (NTP).  Turn off only on a laptop or test machine without NTP.
+    require_clock_sync: bool = True
+    #: ``/metrics`` (Prometheus) and ``/healthz`` over HTTP; loopback unless told otherwise.
+    metrics: bool = True
+    metrics_bind: Annotated[str, Meta(min_length=1, max_length=253)] = "127.0.0.1"
+    metrics_port: Annotated[int, Meta(ge=1, le=65535)] = 9883
+
+
+#: Where a site's files live when its file does not say (the systemd units' StateDirectory=
+#: and ConfigurationDirectory=, both ``antre``).
+STATE_DIR = Path("/var/lib/antre")
+CONFIG_DIR = Path("/etc/antre")
+
+
 class StoreSection(_Strict, frozen=True, kw_only=True):
-    path: str = "var/antre.db"
+    #: the event log (default ``/var/lib/antre/<site>.db``; a relative path is relative to the
+    #: site file's directory)
+    path: str = ""
     durability: Literal["full", "normal", "off"] = "full"
 
 
@@ -131,6 +176,8 @@ class _File(_Strict, frozen=True, kw_only=True):
     gerai: Annotated[list[Gerai], Meta(min_length=1)]
     kiosk: list[Kiosk] = []
     lobby: list[Lobby] = []
+    monitor: list[Monitor] = []
+    central: CentralSection = CentralSection()
     store: StoreSection = StoreSection()
     broker: BrokerSection = BrokerSection()
 
@@ -147,6 +194,8 @@ class SiteConfig:
     gerai: dict[str, Gerai]
     kiosks: dict[str, Kiosk]
     lobbies: dict[str, Lobby]
+    monitors: tuple[str, ...]
+    central: CentralSection
     store: StoreSection
     broker: BrokerSection
     zone: zoneinfo.ZoneInfo
@@ -171,12 +220,13 @@ class SiteConfig:
         return {sid: tuple(g for g in self.gerai.values() if sid in g.services) for sid in self.services}
 
     def identities(self) -> list[Identity]:
-        """Everyone who connects to this site's broker: central, gerai, kiosks, lobbies."""
+        """Everyone who connects to this site's broker: central, gerai, kiosks, lobbies, monitors."""
         return (
             [Identity(Role.CENTRAL)]
             + [Identity(Role.GERAI, g) for g in self.gerai]
             + [Identity(Role.KIOSK, k) for k in self.kiosks]
             + [Identity(Role.LOBBY, lobby) for lobby in self.lobbies]
+            + [Identity(Role.MONITOR, mon) for mon in self.monitors]
         )
 
     def service_by_prefix(self, prefix: str) -> Service | None:
@@ -187,16 +237,45 @@ class SiteConfig:
 
 
 def load_site(path: str | Path) -> SiteConfig:
-    """Read and validate a site config file; raise :class:`ConfigError`."""
-    return parse_site(read_text(path, ConfigError), str(path))
+    """Read and validate a site config file; raise :class:`ConfigError`.
+
+    Relative paths in the file (``store.path``, ``broker.credentials``, TLS files) are
+    relative to the file's own directory, whatever the working directory.
+    """
+    return parse_site(read_text(path, ConfigError), str(path), base=Path(os.path.abspath(path)).parent)
 
 
-def parse_site(text: str, source: str = "<config>") -> SiteConfig:
-    """Validate the TOML text of a site config (see :func:`load_site`)."""
-    return _check(parse_toml(text, _File, source, ConfigError), source)
+def parse_site(text: str, source: str = "<config>", *, base: Path | None = None) -> SiteConfig:
+    """Validate the TOML text of a site config (see :func:`load_site`); relative paths are
+    resolved against ``base`` (None: left as they are, relative to the working directory)."""
+    return _check(parse_toml(text, _File, source, ConfigError), source, base)
 
 
-def _check(cfg: _File, source: str) -> SiteConfig:
+def resolve_path(value: str, base: Path | None) -> str:
+    """``value`` relative to ``base`` (a config file's directory) unless absolute; ``~`` expanded."""
+    if not value or value == ":memory:":
+        return value
+    path = Path(value).expanduser()
+    if base is None or path.is_absolute():
+        return str(path)
+    return str(base / path)
+
+
+def _paths(cfg: _File, base: Path | None) -> tuple[StoreSection, BrokerSection]:
+    """The store and broker sections with their paths defaulted and resolved."""
+    site = cfg.site.id
+    store = msgspec.structs.replace(
+        cfg.store, path=resolve_path(cfg.store.path, base) if cfg.store.path else str(STATE_DIR / f"{site}.db"))
+    b = cfg.broker
+    tls = {key: resolve_path(value, base) if value else None
+           for key, value in (("cafile", b.cafile), ("certfile", b.certfile), ("keyfile", b.keyfile))}
+    broker = msgspec.structs.replace(
+        b, credentials=resolve_path(b.credentials, base) if b.credentials
+        else str(CONFIG_DIR / f"{site}-credentials.toml"), **tls)
+    return store, broker
+
+
+def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
     def fail(key: str, problem: str) -> ConfigError:
         return ConfigError(source, key, problem)
 
@@ -299,9 +378,16 @@ def _check(cfg: _File, source: str) -> SiteConfig:
             if sid not in services:
                 raise fail(f"{key}.services[{j}]", f"unknown service {sid!r}")
         lobbies[lobby.id] = lobby
+    monitors = list(BUILTIN_MONITORS)
+    for i, mon in enumerate(cfg.monitor):
+        if mon.id in monitors:
+            raise fail(f"monitor[{i}].id", f"duplicate monitor id {mon.id!r} ({', '.join(BUILTIN_MONITORS)} "
+                       "are built in)")
+        monitors.append(mon.id)
     tls = (cfg.broker.cafile, cfg.broker.certfile, cfg.broker.keyfile)
     if any(tls) and not all(tls):
         raise fail("broker", "TLS needs all three of cafile, certfile and keyfile")
+    store, broker = _paths(cfg, base)
 
     return SiteConfig(
         source=source,
@@ -311,8 +397,10 @@ def _check(cfg: _File, source: str) -> SiteConfig:
         gerai=gerai,
         kiosks=kiosks,
         lobbies=lobbies,
-        store=cfg.store,
-        broker=cfg.broker,
+        monitors=tuple(monitors),
+        central=cfg.central,
+        store=store,
+        broker=broker,
         zone=zone,
         schedules=schedules,
         site_schedule=Schedule(

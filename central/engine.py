@@ -18,12 +18,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import events as ev
-from central.config import SiteConfig
-from central.policy import choose_class, choose_listed, choose_service
-from central.texts import render
+from antre.broker.wire.messages import Priority, ResultCode
+from antre.central import events as ev
+from antre.central.config import SiteConfig
+from antre.central.policy import choose_class, choose_listed, choose_service
+from antre.central.texts import render
 
-PRIORITY_REASONS = frozenset({"elderly", "disabled", "pregnant", "child"})
 _DURATION_SAMPLES = 20
 _RECENT_CALLS = 20
 
@@ -58,7 +58,7 @@ class Ticket:
 
     @property
     def is_priority(self) -> bool:
-        return self.priority != "regular"
+        return self.priority != Priority.REGULAR
 
 
 @dataclass
@@ -95,7 +95,7 @@ class Result:
     """What an action did, for the reply to the device."""
 
     ok: bool
-    code: str
+    code: ResultCode
     ticket: Ticket | None = None
     params: dict[str, str] = field(default_factory=dict)
 
@@ -239,7 +239,7 @@ class Engine:
         actor: str,
         service: str,
         now: float,
-        priority: str = "regular",
+        priority: str = Priority.REGULAR,
         print_ticket: bool = True,
         cmd: str | None = None,
     ) -> Outcome:
@@ -248,12 +248,12 @@ class Engine:
         out = self._roll(now, actor)
         svc = self.config.services.get(service)
         if svc is None:
-            return self._refuse(out, now, actor, cmd, "take_ticket", "unknown_service", service=service)
+            return self._refuse(out, now, actor, cmd, "take_ticket", ResultCode.UNKNOWN_SERVICE, service=service)
         kiosk = self.config.kiosks.get(actor)
         if kiosk is not None and kiosk.services and service not in kiosk.services:
-            return self._refuse(out, now, actor, cmd, "take_ticket", "service_not_offered", service=service)
+            return self._refuse(out, now, actor, cmd, "take_ticket", ResultCode.SERVICE_NOT_OFFERED, service=service)
         if kiosk is None and actor not in self.config.gerai and actor != "system":
-            return self._refuse(out, now, actor, cmd, "take_ticket", "unknown_device", device=actor)
+            return self._refuse(out, now, actor, cmd, "take_ticket", ResultCode.UNKNOWN_DEVICE, device=actor)
         verdict = self.config.schedules[service].issue_verdict(self.local(now))
         if not verdict.ok:
             return self._refuse(
@@ -262,11 +262,11 @@ class Engine:
             )
         if svc.daily_quota is not None and self.stats[service].issued >= svc.daily_quota:
             return self._refuse(
-                out, now, actor, cmd, "take_ticket", "quota_exhausted",
+                out, now, actor, cmd, "take_ticket", ResultCode.QUOTA_EXHAUSTED,
                 service_name=svc.name, quota=str(svc.daily_quota),
             )
-        if priority != "regular" and priority not in PRIORITY_REASONS:
-            priority = "regular"
+        if priority not in Priority.__members__.values():
+            priority = Priority.REGULAR
         seq = self.stats[service].issued + 1
         number = f"{svc.prefix}{seq:0{svc.padding}d}"
         assert self.day is not None
@@ -279,7 +279,7 @@ class Engine:
         self.apply(event)
         out.append(event)
         ticket = self.tickets[ticket_id]
-        return Outcome(Result(True, "issued", ticket, {"ticket": number, "service_name": svc.name}), out)
+        return Outcome(Result(True, ResultCode.ISSUED, ticket, {"ticket": number, "service_name": svc.name}), out)
 
     def call_next(self, gerai: str, now: float, complete_current: bool = True, cmd: str | None = None) -> Outcome:
         """Call the next ticket by the call policy (priority ratio, then oldest
@@ -294,7 +294,7 @@ class Engine:
         reg_waiting = any(self.queues[s][1] for s in conf.services)
         self._finish_current(out, now, gerai, cmd)
         if not prio_waiting and not reg_waiting:
-            return Outcome(Result(True, "queue_empty"), out)
+            return Outcome(Result(True, ResultCode.QUEUE_EMPTY), out)
         ratio = self.config.site.priority_ratio
         use_priority, new_pos = choose_class(
             prio_waiting, reg_waiting, g.ratio_pos, ratio.priority, ratio.regular
@@ -321,7 +321,7 @@ class Engine:
         self.apply(event)
         out.append(event)
         ticket = self.tickets[ticket_id]
-        return Outcome(Result(True, "called", ticket, {"ticket": ticket.number}), out)
+        return Outcome(Result(True, ResultCode.CALLED, ticket, {"ticket": ticket.number}), out)
 
     def call_ticket(
         self, gerai: str, number: str, reason: str, now: float,
@@ -330,17 +330,17 @@ class Engine:
         """Call a specific waiting ticket out of order; ``reason`` is required."""
         out = self._roll(now, gerai)
         if len(reason.strip()) < 3:
-            return self._refuse(out, now, gerai, cmd, "call_ticket", "reason_required")
+            return self._refuse(out, now, gerai, cmd, "call_ticket", ResultCode.REASON_REQUIRED)
         refusal = self._check_can_call(out, now, gerai, cmd, "call_ticket", complete_current)
         if refusal is not None:
             return refusal
         ticket = self.find(number)
         if ticket is None:
-            return self._refuse(out, now, gerai, cmd, "call_ticket", "unknown_ticket", ticket=number)
+            return self._refuse(out, now, gerai, cmd, "call_ticket", ResultCode.UNKNOWN_TICKET, ticket=number)
         if ticket.status is not Status.WAITING:
-            return self._refuse(out, now, gerai, cmd, "call_ticket", "ticket_not_waiting", ticket=number)
+            return self._refuse(out, now, gerai, cmd, "call_ticket", ResultCode.TICKET_NOT_WAITING, ticket=number)
         if ticket.service not in self.config.gerai[gerai].services:
-            return self._refuse(out, now, gerai, cmd, "call_ticket", "not_served_here", ticket=number)
+            return self._refuse(out, now, gerai, cmd, "call_ticket", ResultCode.NOT_SERVED_HERE, ticket=number)
         self._finish_current(out, now, gerai, cmd)
         event = ev.TicketCalled(
             ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=ticket.id, mode="out_of_order",
@@ -348,7 +348,7 @@ class Engine:
         )
         self.apply(event)
         out.append(event)
-        return Outcome(Result(True, "called", ticket, {"ticket": ticket.number}), out)
+        return Outcome(Result(True, ResultCode.CALLED, ticket, {"ticket": ticket.number}), out)
 
     def recall(
         self, gerai: str, now: float, number: str | None = None,
@@ -357,30 +357,30 @@ class Engine:
         """Call the held ticket again, or (with ``number``) a recent no-show."""
         out = self._roll(now, gerai)
         if gerai not in self.config.gerai:
-            return self._refuse(out, now, gerai, cmd, "recall", "unknown_device", device=gerai)
+            return self._refuse(out, now, gerai, cmd, "recall", ResultCode.UNKNOWN_DEVICE, device=gerai)
         current = self.current_of(gerai)
         if number is None or (current is not None and current.number == number):
             if current is None:
-                return self._refuse(out, now, gerai, cmd, "recall", "no_current")
+                return self._refuse(out, now, gerai, cmd, "recall", ResultCode.NO_CURRENT)
             event: ev.AnyEvent = ev.TicketRecalled(ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id)
             self.apply(event)
             out.append(event)
-            return Outcome(Result(True, "recalled", current, {"ticket": current.number}), out)
+            return Outcome(Result(True, ResultCode.RECALLED, current, {"ticket": current.number}), out)
         refusal = self._check_can_call(out, now, gerai, cmd, "recall", complete_current)
         if refusal is not None:
             return refusal
         ticket = self.find(number)
         if ticket is None:
-            return self._refuse(out, now, gerai, cmd, "recall", "unknown_ticket", ticket=number)
+            return self._refuse(out, now, gerai, cmd, "recall", ResultCode.UNKNOWN_TICKET, ticket=number)
         if ticket.status is not Status.NO_SHOW:
-            return self._refuse(out, now, gerai, cmd, "recall", "not_no_show", ticket=number)
+            return self._refuse(out, now, gerai, cmd, "recall", ResultCode.NOT_NO_SHOW, ticket=number)
         if ticket.service not in self.config.gerai[gerai].services:
-            return self._refuse(out, now, gerai, cmd, "recall", "not_served_here", ticket=number)
+            return self._refuse(out, now, gerai, cmd, "recall", ResultCode.NOT_SERVED_HERE, ticket=number)
         window = self.config.site.no_show_recall_minutes
         assert ticket.no_show_at is not None
         if now - ticket.no_show_at > window * 60:
             return self._refuse(
-                out, now, gerai, cmd, "recall", "recall_window_passed", ticket=number, minutes=str(window)
+                out, now, gerai, cmd, "recall", ResultCode.RECALL_WINDOW_PASSED, ticket=number, minutes=str(window)
             )
         self._finish_current(out, now, gerai, cmd)
         event = ev.TicketCalled(
@@ -389,7 +389,7 @@ class Engine:
         )
         self.apply(event)
         out.append(event)
-        return Outcome(Result(True, "recalled", ticket, {"ticket": ticket.number}), out)
+        return Outcome(Result(True, ResultCode.RECALLED, ticket, {"ticket": ticket.number}), out)
 
     def done(self, gerai: str, now: float, cmd: str | None = None) -> Outcome:
         return self._close_current(gerai, now, cmd, "done")
@@ -402,50 +402,50 @@ class Engine:
         order and priority, so it waits no longer than it would have."""
         out = self._roll(now, gerai)
         if gerai not in self.config.gerai:
-            return self._refuse(out, now, gerai, cmd, "transfer", "unknown_device", device=gerai)
+            return self._refuse(out, now, gerai, cmd, "transfer", ResultCode.UNKNOWN_DEVICE, device=gerai)
         current = self.current_of(gerai)
         if current is None:
-            return self._refuse(out, now, gerai, cmd, "transfer", "no_current")
+            return self._refuse(out, now, gerai, cmd, "transfer", ResultCode.NO_CURRENT)
         svc = self.config.services.get(service)
         if svc is None:
-            return self._refuse(out, now, gerai, cmd, "transfer", "unknown_service", service=service)
+            return self._refuse(out, now, gerai, cmd, "transfer", ResultCode.UNKNOWN_SERVICE, service=service)
         if service == current.service:
-            return self._refuse(out, now, gerai, cmd, "transfer", "same_service", ticket=current.number)
+            return self._refuse(out, now, gerai, cmd, "transfer", ResultCode.SAME_SERVICE, ticket=current.number)
         event = ev.TicketTransferred(
             ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id, to_service=service, note=note
         )
         self.apply(event)
         out.append(event)
         return Outcome(
-            Result(True, "transferred", current, {"ticket": current.number, "service_name": svc.name}), out
+            Result(True, ResultCode.TRANSFERRED, current, {"ticket": current.number, "service_name": svc.name}), out
         )
 
     def pause(self, gerai: str, reason: str, now: float, cmd: str | None = None) -> Outcome:
         out = self._roll(now, gerai)
         if gerai not in self.config.gerai:
-            return self._refuse(out, now, gerai, cmd, "pause", "unknown_device", device=gerai)
+            return self._refuse(out, now, gerai, cmd, "pause", ResultCode.UNKNOWN_DEVICE, device=gerai)
         if len(reason.strip()) < 3:
-            return self._refuse(out, now, gerai, cmd, "pause", "reason_required")
+            return self._refuse(out, now, gerai, cmd, "pause", ResultCode.REASON_REQUIRED)
         g = self.gerai[gerai]
         if g.paused:
-            return self._refuse(out, now, gerai, cmd, "pause", "gerai_paused")
+            return self._refuse(out, now, gerai, cmd, "pause", ResultCode.GERAI_PAUSED)
         if g.current is not None:
-            return self._refuse(out, now, gerai, cmd, "pause", "gerai_busy", ticket=self.tickets[g.current].number)
+            return self._refuse(out, now, gerai, cmd, "pause", ResultCode.GERAI_BUSY, ticket=self.tickets[g.current].number)
         event = ev.GeraiPaused(ts=now, actor=gerai, cmd=cmd, gerai=gerai, reason=reason.strip())
         self.apply(event)
         out.append(event)
-        return Outcome(Result(True, "paused", None, {"reason": reason.strip()}), out)
+        return Outcome(Result(True, ResultCode.PAUSED, None, {"reason": reason.strip()}), out)
 
     def resume(self, gerai: str, now: float, cmd: str | None = None) -> Outcome:
         out = self._roll(now, gerai)
         if gerai not in self.config.gerai:
-            return self._refuse(out, now, gerai, cmd, "resume", "unknown_device", device=gerai)
+            return self._refuse(out, now, gerai, cmd, "resume", ResultCode.UNKNOWN_DEVICE, device=gerai)
         if not self.gerai[gerai].paused:
-            return self._refuse(out, now, gerai, cmd, "resume", "not_paused")
+            return self._refuse(out, now, gerai, cmd, "resume", ResultCode.NOT_PAUSED)
         event = ev.GeraiResumed(ts=now, actor=gerai, cmd=cmd, gerai=gerai)
         self.apply(event)
         out.append(event)
-        return Outcome(Result(True, "resumed"), out)
+        return Outcome(Result(True, ResultCode.RESUMED), out)
 
     def print_ack(
         self, actor: str, ticket_id: str, ok: bool, status: str, now: float,
@@ -455,14 +455,14 @@ class Engine:
         out = self._roll(now, actor)
         ticket = self.tickets.get(ticket_id)
         if ticket is None:
-            return self._refuse(out, now, actor, cmd, "print_ack", "unknown_job", job=ticket_id)
+            return self._refuse(out, now, actor, cmd, "print_ack", ResultCode.UNKNOWN_JOB, job=ticket_id)
         event = ev.PrintAcked(ts=now, actor=actor, cmd=cmd, ticket_id=ticket_id, ok=ok, status=status, detail=detail)
         self.apply(event)
         out.append(event)
-        return Outcome(Result(True, "print_recorded", ticket, {"ticket": ticket.number}), out)
+        return Outcome(Result(True, ResultCode.PRINT_RECORDED, ticket, {"ticket": ticket.number}), out)
 
     def refuse(
-        self, actor: str, action: str, code: str, now: float, cmd: str | None = None, **params: str
+        self, actor: str, action: str, code: ResultCode, now: float, cmd: str | None = None, **params: str
     ) -> Outcome:
         """Record a request refused before it reached an action (e.g. not allowed for the role)."""
         return self._refuse(self._roll(now, actor), now, actor, cmd, action, code, **params)
@@ -470,7 +470,7 @@ class Engine:
     # ------------------------------------------------------------- helpers
 
     def _refuse(
-        self, out: list[ev.AnyEvent], now: float, actor: str, cmd: str | None, action: str, code: str,
+        self, out: list[ev.AnyEvent], now: float, actor: str, cmd: str | None, action: str, code: ResultCode,
         **params: str,
     ) -> Outcome:
         detail = ";".join(f"{k}={v}" for k, v in sorted(params.items()) if v)
@@ -483,16 +483,16 @@ class Engine:
         self, out: list[ev.AnyEvent], now: float, gerai: str, cmd: str | None, action: str, complete_current: bool
     ) -> Outcome | None:
         if gerai not in self.config.gerai:
-            return self._refuse(out, now, gerai, cmd, action, "unknown_device", device=gerai)
+            return self._refuse(out, now, gerai, cmd, action, ResultCode.UNKNOWN_DEVICE, device=gerai)
         g = self.gerai[gerai]
         if g.paused:
-            return self._refuse(out, now, gerai, cmd, action, "gerai_paused")
+            return self._refuse(out, now, gerai, cmd, action, ResultCode.GERAI_PAUSED)
         if not self.config.site.calls_during_breaks:
             brk = self.config.site_schedule.break_at(self.local(now))
             if brk is not None:
-                return self._refuse(out, now, gerai, cmd, action, "on_break", opens_at=f"{brk.end // 60:02d}:{brk.end % 60:02d}")
+                return self._refuse(out, now, gerai, cmd, action, ResultCode.ON_BREAK, opens_at=f"{brk.end // 60:02d}:{brk.end % 60:02d}")
         if g.current is not None and not complete_current:
-            return self._refuse(out, now, gerai, cmd, action, "gerai_busy", ticket=self.tickets[g.current].number)
+            return self._refuse(out, now, gerai, cmd, action, ResultCode.GERAI_BUSY, ticket=self.tickets[g.current].number)
         return None
 
     def _finish_current(self, out: list[ev.AnyEvent], now: float, gerai: str, cmd: str | None) -> None:
@@ -505,17 +505,17 @@ class Engine:
     def _close_current(self, gerai: str, now: float, cmd: str | None, how: str) -> Outcome:
         out = self._roll(now, gerai)
         if gerai not in self.config.gerai:
-            return self._refuse(out, now, gerai, cmd, how, "unknown_device", device=gerai)
+            return self._refuse(out, now, gerai, cmd, how, ResultCode.UNKNOWN_DEVICE, device=gerai)
         current = self.current_of(gerai)
         if current is None:
-            return self._refuse(out, now, gerai, cmd, how, "no_current")
+            return self._refuse(out, now, gerai, cmd, how, ResultCode.NO_CURRENT)
         event: ev.AnyEvent
         if how == "done":
             event = ev.TicketServed(ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id)
-            code = "served"
+            code = ResultCode.SERVED
         else:
             event = ev.TicketNoShow(ts=now, actor=gerai, cmd=cmd, gerai=gerai, ticket_id=current.id)
-            code = "no_show_marked"
+            code = ResultCode.NO_SHOW_MARKED
         self.apply(event)
         out.append(event)
         return Outcome(Result(True, code, current, {"ticket": current.number}), out)

@@ -13,7 +13,8 @@ from typing import Literal, TypeAlias
 import msgspec
 from msgspec import Struct
 
-Priority: TypeAlias = Literal["regular", "elderly", "disabled", "pregnant", "child"]
+from antre.broker.wire.messages import Priority
+
 CallMode: TypeAlias = Literal["next", "out_of_order", "recall_no_show"]
 
 

@@ -9,29 +9,32 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from broker import credentials as creds
-from broker.acl import Identity
-from broker.client import BrokerAddress, TlsSettings
-from broker.topics import Role
-from central.config import SiteConfig
-from central.runner import CentralRunner
-from central.service import QueueService
-from central.store import EventStore
+from antre.broker.admin import credentials as creds
+from antre.broker.admin.acl import Identity
+from antre.broker.link.client import BrokerAddress, TlsSettings
+from antre.broker.wire.topics import Role, Topics
+from antre.central import lease
+from antre.central.config import SiteConfig
+from antre.central.runner import CentralRunner
+from antre.central.service import QueueService
+from antre.central.store import EventStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SimulatedClock:
-    """Demo only: a day played faster than real time, from ``start``."""
+    """Demo and soak only: a day played ``speed`` times faster than real time, from ``start``
+    at the wall-clock moment ``anchor`` (shared by every process of a soak, so they agree)."""
 
     start: float
     speed: float
-    origin: float
+    anchor: float
 
     def __call__(self) -> float:
-        return self.start + (time.monotonic() - self.origin) * self.speed
+        return self.start + (time.time() - self.anchor) * self.speed
 
 
 def broker_address(config: SiteConfig, identity: Identity, host: str | None = None, port: int | None = None,
@@ -44,7 +47,7 @@ def broker_address(config: SiteConfig, identity: Identity, host: str | None = No
     return BrokerAddress(
         host=host or config.broker.host,
         port=port or config.broker.port,
-        username=identity.username,
+        username=secrets.username(identity),
         password=secrets.password(identity),
         tls=tls,
     )
@@ -59,27 +62,61 @@ def run_central(
     credentials_path: str | None = None,
     clock: Callable[[], float] = time.time,
     stop: threading.Event | None = None,
+    new_epoch: bool = False,
+    clock_gate: Callable[[], bool] | None = None,
 ) -> int:
+    """Serve the site until SIGTERM.  Raises StorageError (exit 3) or FencedError (exit 4).
+
+    Tickets are refused while the system clock is not synchronised (``clock_gate``; by
+    default the kernel's NTP state when ``[central] require_clock_sync`` and the clock is the
+    real one).  Under systemd it reports readiness, pings the watchdog and serves
+    ``/metrics`` and ``/healthz`` (:mod:`antre.central.ops`).
+    """
+    from antre.central.clocksync import ClockGate
+    from antre.central.ops import attach
+    from antre.daemon import Notifier
+
+    if clock_gate is None and config.central.require_clock_sync and clock is time.time:
+        # remembers a synchronisation for the rest of the boot beside the log (an NTP outage later is fine)
+        log_path = Path(db or config.store.path)
+        clock_gate = ClockGate(latch=log_path.with_name(log_path.name + ".clock-synced"))
+    notifier = Notifier()
     address = broker_address(config, Identity(Role.CENTRAL), host, port, credentials_path)
-    store = EventStore(db or config.store.path, config.site_id, config.store.durability)
+    monitor = broker_address(config, Identity(Role.MONITOR, "central"), host, port, credentials_path)
+    stop = stop or threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    store = EventStore(db or config.store.path, config.site_id, config.store.durability)  # takes the log's lock
+    attached = None
     try:
-        service = QueueService.open(config, store, clock())
-        runner = CentralRunner(service, address, clock=clock)
-        stop = stop or threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        log.info("antre central starting: site %s, broker %s:%d as %s", config.site_id, address.host,
-                 address.port, address.username)
+        log.info("antre central starting: site %s, log %s; checking the site's lease on %s:%d", config.site_id,
+                 store.path, address.host, address.port)
+        notifier.status(f"checking the lease of site {config.site_id} on {address.host}:{address.port}")
+        renew = config.central.lease_renew_s
+        seen, renewed = lease.probe(monitor, Topics(config.site_id), stop=stop, wait_renewal=2 * renew + 1)
+        today = dt.datetime.fromtimestamp(clock(), config.zone).date().isoformat()
+        claim = lease.claim_site(store, seen, renewed, site=config.site_id, renew_s=renew, new_epoch=new_epoch,
+                                 today=today)
+        service = QueueService.open(config, store, clock(), clock_gate=clock_gate)
+        if clock_gate is not None:
+            clock_gate()  # says at once, in the log, whether tickets can be issued
+        runner = CentralRunner(service, address, clock=clock, claim=claim)
+        attached = attach(runner, notifier)
+        log.info("antre central claims site %s (term %d, epoch %d); connecting as %s", config.site_id,
+                 claim.term, service.epoch, address.username)
         runner.run(stop)
+        notifier.stopping("stopped")
     finally:
+        if attached is not None:
+            attached.close()
         store.close()
     return 0
 
 
-def parse_clock(start: str | None, speed: float, zone: dt.tzinfo) -> Callable[[], float]:
+def parse_clock(start: str | None, speed: float, zone: dt.tzinfo, anchor: float | None = None) -> Callable[[], float]:
     if start is None:
         return time.time
     moment = dt.datetime.fromisoformat(start)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return SimulatedClock(moment.timestamp(), speed, time.monotonic())
+    return SimulatedClock(moment.timestamp(), speed, time.time() if anchor is None else anchor)

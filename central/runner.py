@@ -21,30 +21,42 @@ stops the service (exit status 3) without acknowledging anything.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
 
-from antre import __version__
-from broker import codec
-from broker import messages as m
-from broker.client import BrokerAddress, MqttLink, Received, Will
-from broker.codec import ProtocolError
-from broker.topics import Channel, Role, TopicError, Topics, parse
-from central.service import Handled, QueueService
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.broker.wire.messages import ResultCode
+from antre.broker.link.base import BrokerAddress, LinkFactory, LinkSpec, Received, Will
+from antre.broker.link.client import mqtt_link
+from antre.broker.wire.codec import ProtocolError
+from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
+from antre.central.lease import Claim, FencedError, describe, outranks
+from antre.central.service import Handled, QueueService
+from antre.central.store import StorageError
 
 log = logging.getLogger(__name__)
 
-_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _RECONNECTED = object()
 #: The lobby board is republished at most this often (seconds): under a burst
 #: of commands it is coalesced (at most 50 boards a second); at a normal pace every change goes out at once.
 BOARD_MIN_INTERVAL = 0.02
 _DOWN_STATUSES = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A decoded command and the message it came in."""
+
+    role: str
+    device: str
+    command: m.AnyCommand
+    message: Received
 
 
 @dataclass
@@ -66,35 +78,50 @@ class CentralRunner:
         *,
         clock: Callable[[], float] = time.time,
         batch_max: int = 1000,
+        claim: Claim | None = None,
+        link_factory: LinkFactory = mqtt_link,
     ) -> None:
         self.service = service
         self.config = service.config
         self.topics = Topics(self.config.site_id)
         self.clock = clock
         self.batch_max = batch_max
+        if claim is None:  # no probe ran (tests, the demo): a fresh claim of term 1
+            service.store.begin_epoch(0)
+            claim = Claim.new(self.config.site_id, 1, service.store.path, self.config.central.lease_renew_s)
+        self.claim = claim
+        self.fenced: str | None = None
+        self._lease_topic = self.topics.central_presence()
+        self._confirmed = False  # our lease came back from the broker since the last (re)connect
+        self._lease_sent = 0.0
+        self._held: list[object] = []  # what arrived before the lease was confirmed
         self._pending: list[object] = []
         self.devices: dict[str, DeviceStatus] = {}
+        self._bad_reports: dict[str, int] = {}
         self._published: dict[str, bytes] = {}
         self._board_dirty = False
         self._board_sent = 0.0
         self.ready = threading.Event()
-        self.stats = {"commands": 0, "duplicates": 0, "rejected": 0, "batches": 0}
-        offline = codec.encode(m.Presence(role="central", device=self.config.site_id, online=False,
-                                          version=__version__))
-        self.link = MqttLink(
+        self.stats = {"commands": 0, "duplicates": 0, "rejected": 0, "quarantined": 0, "batches": 0}
+        self.rejected_by_code: dict[str, int] = {}  # payloads refused before the engine, by code
+        #: called by the worker thread at every pass of its loop (sd_notify, watchdog, metrics:
+        #: see antre.central.ops); a hook must be quick and must not raise
+        self.on_pass: list[Callable[[], None]] = []
+        offline = codec.encode(self._lease(online=False, ts=None))
+        self.link = link_factory(LinkSpec(
             address,
-            client_id=f"antre-central-{self.config.site_id}",
             subscriptions=[
                 (self.topics.all_commands(), 1),
                 (self.topics.all_presence(), 1),
                 (self.topics.all_health(), 0),
+                (self._lease_topic, 1),
             ],
             on_message=self._pending.append,
             on_connect=lambda: self._pending.append(_RECONNECTED),
-            will=Will(self.topics.central_presence(), offline),
+            will=Will(self._lease_topic, offline),
             clean_session=False,  # the broker keeps unacknowledged commands for us across a crash
             manual_ack=True,
-        )
+        ))
 
     # -------------------------------------------------------------- lifecycle
 
@@ -110,35 +137,122 @@ class CentralRunner:
             self._shutdown()
 
     def _drain(self) -> None:
+        for hook in self.on_pass:
+            hook()
         items, self._pending[:] = list(self._pending), []
-        for start in range(0, max(1, len(items)), self.batch_max):
-            self._process(items[start:start + self.batch_max])
+        for item in items:
+            if item is _RECONNECTED:
+                # Claim the site on this connection before anything else; what arrives is held
+                # until our own lease comes back, so a central that lost the site to another
+                # one (it was frozen, say) finds out before it applies or acknowledges anything.
+                self._confirmed = False
+                self._publish_lease()
+                self._held.append(item)
+            elif isinstance(item, Received) and item.topic == self._lease_topic:
+                self._on_lease(item)
+                self.link.ack(item)
+            else:
+                if isinstance(item, Received) and not item.topic.endswith("/cmd"):
+                    # presence and health change no queue state: acknowledged at once, so no broker
+                    # ever waits on them while a command is held
+                    self.link.ack(item)
+                self._held.append(item)
+        if not self._confirmed:
+            if self._held and time.monotonic() - self._lease_sent > 5.0 and self.link.connected.is_set():
+                log.warning("our lease did not come back from the broker within 5 s (%d messages held); "
+                            "publishing it again", len(self._held))
+                self._publish_lease()
+            return
+        if self._held:
+            held, self._held = self._held, []
+            for start in range(0, len(held), self.batch_max):
+                self._process(held[start:start + self.batch_max])
+        else:
+            self._process([])  # time passes: the new day opens at midnight
+        if time.monotonic() - self._lease_sent >= self.claim.renew_s and self.link.connected.is_set():
+            self._publish_lease()
         if self._board_dirty and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL:
             self._publish_board(self.clock(), force=False)
 
     def _shutdown(self) -> None:
-        offline = codec.encode(
-            m.Presence(role="central", device=self.config.site_id, online=False, version=__version__, ts=self.clock())
-        )
-        self.link.close_inline(final=[(self.topics.central_presence(), offline, True)])
+        final = []
+        if self.fenced is None:  # a fenced central leaves the winner's lease alone
+            final.append((self._lease_topic, codec.encode(self._lease(online=False, ts=self.clock())), True))
+        self.link.close_inline(final=final)
         log.info("antre central stopped: %s", self.stats)
+
+    # ------------------------------------------------------------- the lease
+
+    def _lease(self, *, online: bool, ts: float | None) -> m.CentralLease:
+        engine = self.service.engine
+        return self.claim.lease(online=online, epoch=self.service.epoch, seq=self.service.store.last_seq, ts=ts,
+                                day=engine.day.isoformat() if engine.day else None,
+                                issued=sum(st.issued for st in engine.stats.values()))
+
+    def _publish_lease(self) -> None:
+        self._lease_sent = time.monotonic()
+        self.link.publish(self._lease_topic, codec.encode(self._lease(online=True, ts=self.clock())), qos=1,
+                          retain=True)
+
+    def _on_lease(self, item: Received) -> None:
+        if not item.payload:
+            return  # a cleared retained message
+        try:
+            lease = codec.decode(item.payload, Channel.PRESENCE)
+        except ProtocolError as exc:
+            log.warning("ignored an invalid message on %s: %s", self._lease_topic, exc)
+            return
+        if not isinstance(lease, m.CentralLease):
+            log.warning("ignored a %s on %s", m.kind_of(type(lease)), self._lease_topic)
+            return
+        if lease.instance == self.claim.instance:
+            if lease.online:
+                if not self._confirmed:
+                    log.debug("lease confirmed (term %d)", self.claim.term)
+                self._confirmed = True
+            elif self.link.connected.is_set():
+                self._publish_lease()  # our will, from a connection the broker gave up on
+            return
+        if outranks(lease, self.claim):
+            self.fenced = (f"another antre central took over site {self.config.site_id} (term {lease.term} > "
+                           f"{self.claim.term}): {describe(lease)}")
+            raise FencedError(self.fenced + "; this central stops without applying anything more")
+        if not self._confirmed or not lease.online:
+            # the retained lease of a predecessor (delivered on subscribe) or its will: ours follows
+            log.debug("superseded lease seen: %s", describe(lease))
+            return
+        log.warning("a central of an older term claims the site (%s); reclaiming it", describe(lease))
+        if self.link.connected.is_set():
+            self._publish_lease()
 
     # ------------------------------------------------------------- the batch
 
     def _process(self, items: list[object]) -> None:
         now = self.clock()
         reconnected = False
-        commands: list[tuple[str, str, m.AnyCommand]] = []
+        commands: list[Incoming] = []
         to_ack: list[Received] = []
         for item in items:
             if item is _RECONNECTED:
                 reconnected = True
                 continue
             assert isinstance(item, Received)
-            to_ack.append(item)
-            self._classify(item, now, commands)
-        handled = self.service.handle_batch(commands, now) if commands else []  # commits, or raises
-        day = self.service.tick(now)
+            if item.topic.endswith("/cmd"):
+                to_ack.append(item)  # (presence and health were acknowledged when they arrived)
+            try:
+                self._classify(item, now, commands)
+            except StorageError:
+                raise
+            except Exception as exc:  # a bug met by these bytes: keep them, answer, go on
+                self._quarantine(item, exc, now)
+        handled = self._apply(commands, now)  # commits, or raises StorageError
+        try:
+            day = self.service.tick(now)
+        except StorageError:
+            raise
+        except Exception:
+            log.exception("opening the new day failed; retrying on the next batch")
+            day = None
         touched: set[str] = set()
         changed = False
         for h in handled:
@@ -147,16 +261,17 @@ class CentralRunner:
         if day is not None:
             touched |= day.touched_gerai
             changed = True
-        if reconnected:
-            self._announce_presence(now)
-        # The number displays first: they are what citizens wait for.
-        self._publish_states(touched, now, force=reconnected)
-        for (role, device, _), h in zip(commands, handled):
-            self._publish_results(role, device, h)
-        if reconnected or (changed and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL):
-            self._publish_board(now, force=reconnected)
-        elif changed:
-            self._board_dirty = True  # coalesced: sent by _drain when the interval has passed
+        try:
+            # The number displays first: they are what citizens wait for.
+            self._publish_states(touched, now, force=reconnected)
+            for incoming, h in zip(commands, handled):
+                self._publish_results(incoming.role, incoming.device, h)
+            if reconnected or (changed and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL):
+                self._publish_board(now, force=reconnected)
+            elif changed:
+                self._board_dirty = True  # coalesced: sent by _drain when the interval has passed
+        except Exception:  # what was committed stays committed; the next change or reconnect republishes
+            log.exception("publishing the results of a batch failed")
         for message in to_ack:
             self.link.ack(message)
         if commands:
@@ -164,13 +279,66 @@ class CentralRunner:
         if reconnected and not self.ready.is_set():
             self.ready.set()
             log.info(
-                "antre central ready: site %s, %d gerai, %d services, broker %s:%d, log %s (%d events)",
-                self.config.site_id, len(self.config.gerai), len(self.config.services),
+                "antre central ready: site %s, %d gerai, %d services, broker %s:%d, log %s (%d events, epoch %d), "
+                "lease term %d", self.config.site_id, len(self.config.gerai), len(self.config.services),
                 self.link.address.host, self.link.address.port, self.service.store.path,
-                self.service.store.last_seq,
+                self.service.store.last_seq, self.service.epoch, self.claim.term,
             )
 
-    def _classify(self, msg: Received, now: float, commands: list[tuple[str, str, m.AnyCommand]]) -> None:
+    def _apply(self, commands: list[Incoming], now: float) -> list[Handled]:
+        """Apply a batch; a command whose handling fails for an unforeseen reason is quarantined.
+
+        The fast path applies the whole batch in one transaction.  If it raises anything but a
+        storage error, the engine (which may hold half an application) is rebuilt from the log,
+        and the batch is applied one command at a time: each one that fails again is quarantined
+        (its topic and bytes kept in the event log's database), answered with ``internal_error``
+        and acknowledged, and the engine is rebuilt once more before the next.
+        """
+        if not commands:
+            return []
+        try:
+            return self.service.handle_batch([(c.role, c.device, c.command) for c in commands], now)
+        except StorageError:
+            raise
+        except Exception:
+            log.exception("a batch of %d commands failed; rebuilding the queue state from the log and "
+                          "applying them one by one", len(commands))
+        self._rebuild(now)
+        results: list[Handled] = []
+        for c in commands:
+            try:
+                results.extend(self.service.handle_batch([(c.role, c.device, c.command)], now))
+            except StorageError:
+                raise
+            except Exception as exc:
+                self._rebuild(now)
+                results.append(self._quarantine(c.message, exc, now))
+        return results
+
+    def _rebuild(self, now: float) -> None:
+        self.service = QueueService.open(self.config, self.service.store, now, clock_gate=self.service.clock_gate)
+
+    def _quarantine(self, msg: Received, exc: BaseException, now: float) -> Handled:
+        """Keep the message for inspection (``antre quarantine``) and answer its sender."""
+        self.stats["quarantined"] += 1
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        qid = self.service.store.quarantine(now, msg.topic, msg.payload, error)
+        log.error("quarantined message %d on %s (%d bytes): %s; see `antre quarantine`", qid, msg.topic,
+                  len(msg.payload), error, exc_info=exc)
+        reply = m.Reply(
+            epoch=self.service.epoch, cmd=codec.answer_id(msg.payload), ok=False, code=ResultCode.INTERNAL_ERROR,
+            text_id=f"Perintah tidak dapat diproses; dicatat untuk teknisi (karantina {qid})"[:200],
+            text_en=f"the central could not handle this message; kept as quarantine entry {qid}"[:200], ts=now,
+        )
+        try:
+            where = parse(msg.topic)
+        except TopicError:
+            return Handled(reply=reply)
+        if where.channel is Channel.CMD and where.role in (Role.GERAI, Role.KIOSK) and where.device:
+            self.link.publish(self.topics.device(where.role, where.device, Channel.REPLY), codec.encode(reply), qos=1)
+        return Handled(reply=reply, duplicate=True)  # nothing more to publish for it
+
+    def _classify(self, msg: Received, now: float, commands: list[Incoming]) -> None:
         try:
             where = parse(msg.topic)
         except TopicError as exc:
@@ -185,7 +353,7 @@ class CentralRunner:
             except ProtocolError as exc:
                 self._reject(role, device, msg.payload, exc, now)
                 return
-            commands.append((role, device, command))
+            commands.append(Incoming(role, device, command, msg))
             self.stats["commands"] += 1
         elif where.channel is Channel.PRESENCE:
             self._presence(role, device, msg.payload)
@@ -193,12 +361,17 @@ class CentralRunner:
             self._health(role, device, msg.payload, now)
 
     def _reject(self, role: str, device: str, payload: bytes, exc: ProtocolError, now: float) -> None:
+        """Answer a payload that is not a valid command: with its own id when it can be read,
+        else with ``invalid-<sha256 prefix>``, so every payload gets exactly one answer."""
         self.stats["rejected"] += 1
-        log.warning("rejected payload from %s/%s: %s", role, device, exc)
-        cmd_id = _readable_id(payload)
-        if cmd_id is None or role not in (Role.GERAI.value, Role.KIOSK.value):
+        self.rejected_by_code[exc.code.value] = self.rejected_by_code.get(exc.code.value, 0) + 1
+        cmd_id = codec.answer_id(payload)
+        log.warning("rejected payload %s from %s/%s (%d bytes): %s", cmd_id, role, device, len(payload),
+                    exc.message[:300])
+        if role not in (Role.GERAI.value, Role.KIOSK.value):
             return
         reply = m.Reply(
+            epoch=self.service.epoch,
             cmd=cmd_id, ok=False, code=exc.code.value,
             text_id=f"Pesan tidak valid ({exc.code.value})"[:200], text_en=exc.message[:200], ts=now,
         )
@@ -238,17 +411,20 @@ class CentralRunner:
         self._published["\0board"] = key
         self.link.publish(self.topics.board(), codec.encode(board), qos=1, retain=True)
 
-    def _announce_presence(self, now: float) -> None:
-        online = m.Presence(role="central", device=self.config.site_id, online=True, version=__version__, ts=now)
-        self.link.publish(self.topics.central_presence(), codec.encode(online), qos=1, retain=True)
-
     # ---------------------------------------------------- devices' own reports
+
+    def _once(self, key: str, payload: bytes, fmt: str, *args: object) -> None:
+        """Log a device's bad report once: a retained one comes back at every (re)subscribe."""
+        digest = hash(payload)
+        if self._bad_reports.get(key) != digest:
+            self._bad_reports[key] = digest
+            log.warning(fmt, *args)
 
     def _presence(self, role: str, device: str, payload: bytes) -> None:
         try:
             presence = codec.decode(payload, Channel.PRESENCE, m.Presence)
         except ProtocolError as exc:
-            log.warning("bad presence from %s/%s: %s", role, device, exc)
+            self._once(f"presence {role}/{device}", payload, "bad presence from %s/%s: %s", role, device, exc)
             return
         status = self.devices.setdefault(f"{role}/{device}", DeviceStatus())
         if status.online != presence.online:
@@ -260,7 +436,7 @@ class CentralRunner:
         try:
             health = codec.decode(payload, Channel.HEALTH, m.Health)
         except ProtocolError as exc:
-            log.warning("bad health report from %s/%s: %s", role, device, exc)
+            self._once(f"health {role}/{device}", payload, "bad health report from %s/%s: %s", role, device, exc)
             return
         status = self.devices.setdefault(f"{role}/{device}", DeviceStatus())
         if health.printer != status.printer and health.printer in _DOWN_STATUSES:
@@ -269,13 +445,3 @@ class CentralRunner:
             log.info("printer of %s %s: %s", role, device, health.printer)
         status.printer = health.printer
         status.last_health = now
-
-
-def _readable_id(payload: bytes) -> str | None:
-    """The command id of a rejected payload, when it can be read at all."""
-    try:
-        data = msgspec.json.decode(payload)
-    except msgspec.DecodeError:
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and _ID_RE.match(value) else None

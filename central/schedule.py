@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from antre.broker.wire.messages import ResultCode
+
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -68,7 +70,7 @@ class IssueVerdict:
     """Whether a ticket may be issued now, and if not, why (a refusal code)."""
 
     ok: bool
-    code: str = "ok"
+    code: ResultCode = ResultCode.OK
     opens_at: str | None = None  # for before_hours / on_break: when it opens
     closes_at: str | None = None
 
@@ -106,22 +108,22 @@ class Schedule:
         """May a ticket be issued at ``local`` (an aware datetime in site time)?"""
         day = local.date()
         if day in self.holidays:
-            return IssueVerdict(False, "holiday")
+            return IssueVerdict(False, ResultCode.HOLIDAY)
         windows = self.windows(day)
         if not windows:
-            return IssueVerdict(False, "closed_today")
+            return IssueVerdict(False, ResultCode.CLOSED_TODAY)
         minute = local.hour * 60 + local.minute
         first, last = windows[0], windows[-1]
         opens = max(0, first.start - self.open_early)
         if minute < opens:
-            return IssueVerdict(False, "before_hours", opens_at=fmt_minute(opens))
+            return IssueVerdict(False, ResultCode.BEFORE_HOURS, opens_at=fmt_minute(opens))
         if minute >= last.end:
-            return IssueVerdict(False, "after_hours", closes_at=fmt_minute(last.end))
+            return IssueVerdict(False, ResultCode.AFTER_HOURS, closes_at=fmt_minute(last.end))
         if minute >= last.end - self.cutoff:
-            return IssueVerdict(False, "after_cutoff", closes_at=fmt_minute(last.end - self.cutoff))
+            return IssueVerdict(False, ResultCode.AFTER_CUTOFF, closes_at=fmt_minute(last.end - self.cutoff))
         brk = self.break_at(local)
         if brk is not None and not self.issue_during_breaks:
-            return IssueVerdict(False, "on_break", opens_at=fmt_minute(brk.end))
+            return IssueVerdict(False, ResultCode.ON_BREAK, opens_at=fmt_minute(brk.end))
         return IssueVerdict(True)
 
     def is_serving(self, local: dt.datetime) -> bool:

@@ -17,19 +17,20 @@ No MQTT here: the transport lives in the service runner.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import msgspec
 
-from broker import codec
-from broker import messages as m
-from central import events as ev
-from central import views
-from central.config import SiteConfig
-from central.engine import Engine, Outcome
-from central.store import EventStore, StorageError, StoredReply
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.broker.wire.messages import ResultCode
+from antre.central import events as ev
+from antre.central import views
+from antre.central.config import SiteConfig
+from antre.central.engine import Engine, Outcome, Result
+from antre.central.store import EventStore, StorageError, StoredReply
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +56,23 @@ class Handled:
 class QueueService:
     """One site's queue: apply commands exactly once, durably."""
 
-    def __init__(self, config: SiteConfig, store: EventStore, engine: Engine | None = None) -> None:
+    def __init__(self, config: SiteConfig, store: EventStore, engine: Engine | None = None, *,
+                 clock_gate: Callable[[], bool] | None = None) -> None:
         self.config = config
         self.store = store
         self.engine = engine or Engine(config)
         self._replies: dict[str, m.Reply] = {}
+        #: per gerai: the press time of its last call_next that called a citizen, and that ticket
+        self._last_call: dict[str, tuple[float, str]] = {}
+        #: None, or whether the system clock is synchronised: tickets are refused
+        #: (``clock_unsynced``) while it is not (see :mod:`antre.central.clocksync`)
+        self.clock_gate = clock_gate
 
     @classmethod
-    def open(cls, config: SiteConfig, store: EventStore, now: float) -> QueueService:
+    def open(cls, config: SiteConfig, store: EventStore, now: float, *,
+             clock_gate: Callable[[], bool] | None = None) -> QueueService:
         """Rebuild today's state from the log (the last day_opened onward)."""
-        service = cls(config, store)
+        service = cls(config, store, clock_gate=clock_gate)
         count = 0
         for _, event in store.events(store.current_day_start()):
             service.engine.apply(event)
@@ -96,13 +104,20 @@ class QueueService:
         new_events: list[ev.AnyEvent] = []
         new_replies: list[StoredReply] = []
         for role, device, command in items:
+            if isinstance(command, m.Ping):  # clock sync: answered with the central's time, not logged
+                results.append(Handled(reply=m.Reply(epoch=self.epoch, cmd=command.id, ok=True, code=ResultCode.PONG,
+                                                     text_id="Terhubung", text_en="pong", ts=now)))
+                continue
             key = f"{role}/{device}/{command.id}"
             seen = self._replies.get(key)
             if seen is not None:
                 log.info("duplicate command %s from %s/%s: answering with the original reply", command.id, role, device)
                 results.append(Handled(reply=seen, duplicate=True))
                 continue
-            outcome = self._dispatch(role, device, command, now)
+            outcome = (self._late(role, device, command, now) or self._unsynced(device, command, now)
+                       or self._double(role, device, command, now) or self._dispatch(role, device, command, now))
+            if isinstance(command, m.CallNext) and command.ts is not None and outcome.result.code is ResultCode.CALLED:
+                self._last_call[device] = (command.ts, outcome.result.ticket.number if outcome.result.ticket else "")
             handled = self._effects(role, device, command, outcome, now)
             self._replies[key] = handled.reply
             new_events.extend(outcome.events)
@@ -120,18 +135,65 @@ class QueueService:
         self.store.prune_replies(now - REPLY_RETENTION_S)
         cutoff = now - REPLY_RETENTION_S
         self._replies = {k: r for k, r in self._replies.items() if r.ts >= cutoff}
-        reply = m.Reply(cmd="system-tick", ok=True, code="ok", ts=now)
+        reply = m.Reply(cmd="system-tick", ok=True, code=ResultCode.OK, ts=now)
         return Handled(reply=reply, events=events, touched_gerai=set(self.config.gerai))
 
     # ---------------------------------------------------------------- views
 
+    @property
+    def epoch(self) -> int:
+        """The epoch of the event log (0 until the central has given it one)."""
+        return self.store.epoch or 0
+
     def gerai_state(self, gerai: str, now: float, rev: int) -> m.GeraiState:
-        return views.gerai_state(self.engine, gerai, now, rev)
+        return views.gerai_state(self.engine, gerai, now, rev, self.epoch)
 
     def board(self, now: float, rev: int) -> m.Board:
-        return views.board(self.engine, now, rev)
+        return views.board(self.engine, now, rev, self.epoch)
 
     # -------------------------------------------------------------- private
+
+    def _late(self, role: str, device: str, cmd: m.AnyCommand, now: float) -> Outcome | None:
+        """Refuse a press older than the deadline (it waited in a hung link or a dead broker)
+        or stamped too far in the future; the refusal is in the audit trail."""
+        deadline = self.config.central.command_deadline_s
+        if cmd.ts is None or deadline <= 0:
+            return None
+        action = type(cmd).__struct_config__.tag
+        assert isinstance(action, str)
+        age = now - cmd.ts
+        if age > deadline:
+            log.warning("stale %s %s from %s/%s: pressed %.1f s ago (deadline %.1f s)", action, cmd.id, role,
+                        device, age, deadline)
+            return self.engine.refuse(device, action, ResultCode.STALE, now, cmd.id, age=f"{age:.0f}",
+                                      deadline=f"{deadline:g}")
+        if -age > deadline:
+            log.warning("%s %s from %s/%s is stamped %.1f s in the future: its clock is off", action, cmd.id,
+                        role, device, -age)
+            return self.engine.refuse(device, action, ResultCode.CLOCK_SKEW, now, cmd.id, ahead=f"{-age:.0f}")
+        return None
+
+    def _unsynced(self, device: str, cmd: m.AnyCommand, now: float) -> Outcome | None:
+        """Refuse to issue a ticket while the system clock is not synchronised: the clock
+        decides the ticket's day, its number and the opening hours."""
+        if self.clock_gate is None or not isinstance(cmd, m.TakeTicket) or self.clock_gate():
+            return None
+        return self.engine.refuse(device, "take_ticket", ResultCode.CLOCK_UNSYNCED, now, cmd.id)
+
+    def _double(self, role: str, device: str, cmd: m.AnyCommand, now: float) -> Outcome | None:
+        """A button's call_next pressed within the guard of the gerai's previous successful one, by the
+        press times the device stamped (a tool's command without ``ts`` is not a button press)."""
+        guard = self.config.central.call_guard_s
+        last = self._last_call.get(device)
+        if guard <= 0 or last is None or not isinstance(cmd, m.CallNext) or cmd.ts is None:
+            return None
+        pressed = cmd.ts
+        if 0 <= pressed - last[0] < guard:
+            log.warning("double press of call_next %s from %s/%s: %.2f s after the press that called %s",
+                        cmd.id, role, device, pressed - last[0], last[1])
+            return self.engine.refuse(device, "call_next", ResultCode.DOUBLE_PRESS, now, cmd.id, ticket=last[1],
+                                      guard=f"{guard:g}")
+        return None
 
     def _dispatch(self, role: str, device: str, cmd: m.AnyCommand, now: float) -> Outcome:
         e = self.engine
@@ -139,9 +201,9 @@ class QueueService:
         assert isinstance(action, str)
         known = device in self.config.gerai if role == "gerai" else device in self.config.kiosks
         if role not in ("gerai", "kiosk") or not known:
-            return e.refuse(device, action, "unknown_device", now, cmd.id, device=f"{role}/{device}")
+            return e.refuse(device, action, ResultCode.UNKNOWN_DEVICE, now, cmd.id, device=f"{role}/{device}")
         if role == "kiosk" and action not in _KIOSK_ACTIONS:
-            return e.refuse(device, action, "not_allowed", now, cmd.id, command=action)
+            return e.refuse(device, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
         match cmd:
             case m.TakeTicket():
                 return e.take_ticket(device, cmd.service, now, cmd.priority, cmd.print, cmd.id)
@@ -164,12 +226,15 @@ class QueueService:
             case m.PrintAck():
                 ticket_id = views.ticket_of_job(cmd.job) or cmd.job
                 return e.print_ack(device, ticket_id, cmd.ok, cmd.status, now, cmd.detail, cmd.id)
+            case m.Ping():  # pragma: no cover - answered by handle_batch
+                return Outcome(Result(True, ResultCode.PONG), [])
         raise AssertionError(f"unhandled command {cmd!r}")  # pragma: no cover
 
     def _effects(self, role: str, device: str, cmd: m.AnyCommand, outcome: Outcome, now: float) -> Handled:
         result = outcome.result
         text_id, text_en = result.texts
         reply = m.Reply(
+            epoch=self.epoch,
             cmd=cmd.id,
             ok=result.ok,
             code=result.code,
@@ -185,7 +250,7 @@ class QueueService:
                 case ev.DayOpened():
                     handled.touched_gerai.update(self.config.gerai)
                 case ev.TicketIssued(print=True):
-                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id]))
+                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
                     handled.touched_gerai.update(self._gerai_of(event.service))
                 case ev.TicketIssued():
                     handled.touched_gerai.update(self._gerai_of(event.service))
@@ -193,7 +258,7 @@ class QueueService:
                     ticket = engine.tickets[event.ticket_id]
                     handled.announcements.append(
                         views.announcement(engine, ticket, event.gerai, isinstance(event, ev.TicketRecalled)
-                                           or event.mode == "recall_no_show", now)
+                                           or event.mode == "recall_no_show", now, self.epoch)
                     )
                     handled.touched_gerai.add(event.gerai)
                     handled.touched_gerai.update(self._gerai_of(ticket.service))

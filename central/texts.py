@@ -6,59 +6,79 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from antre.broker.wire.messages import ResultCode
+
 #: code -> (Indonesian, English); ``{name}`` fields come from the result's params.
-TEXTS: Final[dict[str, tuple[str, str]]] = {
-    "ok": ("Berhasil", "Done"),
-    "issued": ("Nomor {ticket} untuk {service_name}", "Ticket {ticket} issued for {service_name}"),
-    "called": ("Memanggil {ticket}", "Calling {ticket}"),
-    "recalled": ("Memanggil ulang {ticket}", "Calling {ticket} again"),
-    "served": ("{ticket} selesai dilayani", "{ticket} served"),
-    "no_show_marked": ("{ticket} tidak hadir", "{ticket} marked no-show"),
-    "transferred": ("{ticket} dialihkan ke {service_name}", "{ticket} transferred to {service_name}"),
-    "paused": ("Gerai istirahat: {reason}", "Gerai paused: {reason}"),
-    "resumed": ("Gerai melayani kembali", "Gerai resumed"),
-    "print_recorded": ("Status cetak dicatat", "Print result recorded"),
-    "queue_empty": ("Tidak ada antrean menunggu", "Nobody is waiting"),
+TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
+    ResultCode.OK: ("Berhasil", "Done"),
+    ResultCode.ISSUED: ("Nomor {ticket} untuk {service_name}", "Ticket {ticket} issued for {service_name}"),
+    ResultCode.CALLED: ("Memanggil {ticket}", "Calling {ticket}"),
+    ResultCode.RECALLED: ("Memanggil ulang {ticket}", "Calling {ticket} again"),
+    ResultCode.SERVED: ("{ticket} selesai dilayani", "{ticket} served"),
+    ResultCode.NO_SHOW_MARKED: ("{ticket} tidak hadir", "{ticket} marked no-show"),
+    ResultCode.TRANSFERRED: ("{ticket} dialihkan ke {service_name}", "{ticket} transferred to {service_name}"),
+    ResultCode.PAUSED: ("Gerai istirahat: {reason}", "Gerai paused: {reason}"),
+    ResultCode.RESUMED: ("Gerai melayani kembali", "Gerai resumed"),
+    ResultCode.PRINT_RECORDED: ("Status cetak dicatat", "Print result recorded"),
+    ResultCode.QUEUE_EMPTY: ("Tidak ada antrean menunggu", "Nobody is waiting"),
     # refusals
-    "unknown_service": ("Layanan {service} tidak dikenal", "Unknown service {service}"),
-    "service_not_offered": (
+    ResultCode.UNKNOWN_SERVICE: ("Layanan {service} tidak dikenal", "Unknown service {service}"),
+    ResultCode.SERVICE_NOT_OFFERED: (
         "Layanan {service} tidak tersedia di perangkat ini",
         "Service {service} is not offered on this device",
     ),
-    "unknown_device": ("Perangkat {device} tidak terdaftar", "Device {device} is not configured"),
-    "holiday": ("Hari libur: layanan tutup", "Public holiday: closed"),
-    "closed_today": ("Layanan tutup hari ini", "The service is closed today"),
-    "before_hours": ("Pengambilan nomor dibuka pukul {opens_at}", "Tickets open at {opens_at}"),
-    "after_hours": ("Layanan sudah tutup pukul {closes_at}", "The service closed at {closes_at}"),
-    "after_cutoff": (
+    ResultCode.UNKNOWN_DEVICE: ("Perangkat {device} tidak terdaftar", "Device {device} is not configured"),
+    ResultCode.HOLIDAY: ("Hari libur: layanan tutup", "Public holiday: closed"),
+    ResultCode.CLOSED_TODAY: ("Layanan tutup hari ini", "The service is closed today"),
+    ResultCode.BEFORE_HOURS: ("Pengambilan nomor dibuka pukul {opens_at}", "Tickets open at {opens_at}"),
+    ResultCode.AFTER_HOURS: ("Layanan sudah tutup pukul {closes_at}", "The service closed at {closes_at}"),
+    ResultCode.AFTER_CUTOFF: (
         "Pengambilan nomor ditutup pukul {closes_at}",
         "No new tickets after the {closes_at} cut-off",
     ),
-    "on_break": ("Istirahat sampai pukul {opens_at}", "On break until {opens_at}"),
-    "quota_exhausted": (
+    ResultCode.ON_BREAK: ("Istirahat sampai pukul {opens_at}", "On break until {opens_at}"),
+    ResultCode.QUOTA_EXHAUSTED: (
         "Kuota {service_name} hari ini ({quota}) sudah habis",
         "Today's quota for {service_name} ({quota}) is used up",
     ),
-    "gerai_paused": ("Gerai sedang istirahat; tekan lanjut dulu", "The gerai is paused; resume first"),
-    "not_paused": ("Gerai tidak sedang istirahat", "The gerai is not paused"),
-    "gerai_busy": ("Selesaikan {ticket} dulu", "Finish {ticket} first"),
-    "no_current": ("Tidak ada nomor yang sedang dilayani", "No ticket is being served"),
-    "unknown_ticket": ("Nomor {ticket} tidak ditemukan hari ini", "Ticket {ticket} not found today"),
-    "ticket_not_waiting": ("Nomor {ticket} tidak sedang menunggu", "Ticket {ticket} is not waiting"),
-    "not_served_here": ("Nomor {ticket} bukan layanan gerai ini", "Ticket {ticket} is not for this gerai"),
-    "not_no_show": ("Nomor {ticket} tidak berstatus tidak hadir", "Ticket {ticket} is not a no-show"),
-    "recall_window_passed": (
+    ResultCode.GERAI_PAUSED: ("Gerai sedang istirahat; tekan lanjut dulu", "The gerai is paused; resume first"),
+    ResultCode.NOT_PAUSED: ("Gerai tidak sedang istirahat", "The gerai is not paused"),
+    ResultCode.GERAI_BUSY: ("Selesaikan {ticket} dulu", "Finish {ticket} first"),
+    ResultCode.NO_CURRENT: ("Tidak ada nomor yang sedang dilayani", "No ticket is being served"),
+    ResultCode.UNKNOWN_TICKET: ("Nomor {ticket} tidak ditemukan hari ini", "Ticket {ticket} not found today"),
+    ResultCode.TICKET_NOT_WAITING: ("Nomor {ticket} tidak sedang menunggu", "Ticket {ticket} is not waiting"),
+    ResultCode.NOT_SERVED_HERE: ("Nomor {ticket} bukan layanan gerai ini", "Ticket {ticket} is not for this gerai"),
+    ResultCode.NOT_NO_SHOW: ("Nomor {ticket} tidak berstatus tidak hadir", "Ticket {ticket} is not a no-show"),
+    ResultCode.RECALL_WINDOW_PASSED: (
         "Batas panggil ulang {ticket} ({minutes} menit) sudah lewat",
         "The {minutes}-minute recall window of {ticket} has passed",
     ),
-    "same_service": ("{ticket} sudah di layanan itu", "{ticket} is already in that service"),
-    "reason_required": ("Alasan wajib diisi", "A reason is required"),
-    "not_allowed": ("Perintah {command} tidak diizinkan untuk perangkat ini", "{command} is not allowed for this device"),
-    "unknown_job": ("Tugas cetak {job} tidak dikenal", "Unknown print job {job}"),
+    ResultCode.SAME_SERVICE: ("{ticket} sudah di layanan itu", "{ticket} is already in that service"),
+    ResultCode.REASON_REQUIRED: ("Alasan wajib diisi", "A reason is required"),
+    ResultCode.NOT_ALLOWED: ("Perintah {command} tidak diizinkan untuk perangkat ini", "{command} is not allowed for this device"),
+    ResultCode.UNKNOWN_JOB: ("Tugas cetak {job} tidak dikenal", "Unknown print job {job}"),
+    ResultCode.STALE: (
+        "Tidak terkirim: tekanan {age} detik lalu sudah kedaluwarsa",
+        "Not applied: the press was {age} s old (deadline {deadline} s)",
+    ),
+    ResultCode.CLOCK_SKEW: (
+        "Tidak terkirim: jam perangkat tidak cocok dengan server",
+        "Not applied: the press is stamped {ahead} s in the future; the device's clock is off",
+    ),
+    ResultCode.CLOCK_UNSYNCED: (
+        "Nomor belum dapat diambil: jam server belum tersinkron. Mohon tunggu atau hubungi petugas",
+        "Not issued: the central's system clock is not synchronised yet (NTP); tickets are issued once it is",
+    ),
+    ResultCode.DOUBLE_PRESS: (
+        "Tekan dua kali: {ticket} baru saja dipanggil",
+        "Pressed twice within {guard} s: {ticket} was just called; the second press is ignored",
+    ),
+    ResultCode.INTERNAL_ERROR: ("Perintah tidak dapat diproses; dicatat untuk teknisi", "The central could not handle this"),
+    ResultCode.PONG: ("Terhubung", "pong"),
 }
 
 
-def render(code: str, params: dict[str, str]) -> tuple[str, str]:
+def render(code: ResultCode, params: dict[str, str]) -> tuple[str, str]:
     """The (Indonesian, English) texts of ``code`` filled with ``params``."""
     id_t, en_t = TEXTS.get(code, (code, code))
     try:

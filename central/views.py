@@ -1,21 +1,21 @@
 """What the outside sees of the engine: wire messages built from its state.
 
-Pure functions from (config, engine state) to :mod:`broker.messages` structs:
+Pure functions from (config, engine state) to :mod:`antre.broker.wire.messages` structs:
 the number display state of a gerai, the lobby board, a print job, a voice
 announcement.  No MQTT here; the central service publishes them.
 """
 
 from __future__ import annotations
 
-from broker import messages as m
-from central.engine import Call, Engine, Ticket
-from central.texts import format_datetime_id
+from antre.broker.wire import messages as m
+from antre.central.engine import Call, Engine, Ticket
+from antre.central.texts import format_datetime_id
 
 #: How many recent calls the lobby board lists.
 BOARD_CALLS = 10
 
 
-def gerai_state(engine: Engine, gerai: str, now: float, rev: int) -> m.GeraiState:
+def gerai_state(engine: Engine, gerai: str, now: float, rev: int, epoch: int = 0) -> m.GeraiState:
     conf = engine.config.gerai[gerai]
     state = engine.gerai[gerai]
     ticket = engine.current_of(gerai)
@@ -27,6 +27,7 @@ def gerai_state(engine: Engine, gerai: str, now: float, rev: int) -> m.GeraiStat
     else:
         status = "idle"
     return m.GeraiState(
+        epoch=epoch,
         gerai=gerai,
         number=conf.number,
         name=conf.name,
@@ -45,11 +46,12 @@ def gerai_state(engine: Engine, gerai: str, now: float, rev: int) -> m.GeraiStat
     )
 
 
-def print_job(engine: Engine, ticket: Ticket) -> m.PrintJob:
+def print_job(engine: Engine, ticket: Ticket, epoch: int = 0) -> m.PrintJob:
     config = engine.config
     service = config.services[ticket.service]
     ahead = engine.ahead_of(ticket)
     return m.PrintJob(
+        epoch=epoch,
         job=job_id(ticket.id),
         ticket_id=ticket.id,
         ticket=ticket.number,
@@ -75,11 +77,14 @@ def ticket_of_job(job: str) -> str | None:
     return job[2:] if job.startswith("p-") else None
 
 
-def announcement(engine: Engine, ticket: Ticket, gerai: str, recall: bool, now: float) -> m.Announce:
+def announcement(engine: Engine, ticket: Ticket, gerai: str, recall: bool, now: float, epoch: int = 0) -> m.Announce:
+    """A voice call.  Its id names the log's epoch, the ticket and the call's ordinal, so a
+    lobby never says one call twice and a fresh log's calls never look like old ones."""
     conf = engine.config.gerai[gerai]
     agency = engine.config.agencies[conf.agency]
     return m.Announce(
-        id=f"a-{ticket.id}-{ticket.announced}",
+        epoch=epoch,
+        id=f"a-{epoch}-{ticket.id}-{ticket.announced}",
         ticket=ticket.number,
         service=ticket.service,
         gerai=gerai,
@@ -91,12 +96,12 @@ def announcement(engine: Engine, ticket: Ticket, gerai: str, recall: bool, now: 
     )
 
 
-def board(engine: Engine, now: float, rev: int) -> m.Board:
+def board(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Board:
     config = engine.config
     local = engine.local(now)
     tiles = []
     for gid, conf in config.gerai.items():
-        state = gerai_state(engine, gid, now, rev)
+        state = gerai_state(engine, gid, now, rev, epoch)
         tiles.append(
             m.BoardGerai(
                 gerai=gid,
@@ -124,6 +129,7 @@ def board(engine: Engine, now: float, rev: int) -> m.Board:
             )
         )
     return m.Board(
+        epoch=epoch,
         site=config.site_id,
         site_name=config.site.name,
         rev=rev,

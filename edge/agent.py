@@ -2,11 +2,18 @@
 
 * Identity and credentials come from the device config; the agent connects
   with a retained last will (``online: false``) and announces itself online.
-* A button gesture becomes a command with a unique id, sent once at QoS 1.
-  When the broker is unreachable the press is refused on the display at once
-  (``!TIDAK TERKIRIM``); it is never queued to surprise anyone later.
+* A button gesture becomes a command with a unique id, stamped with the
+  moment of the press on the central's clock (:class:`~antre.broker.link.clock.LinkClock`,
+  synced by ping/pong), and kept in an :class:`~antre.broker.link.outbox.Outbox`: resent
+  with the same id until its reply arrives or its deadline passes (then
+  ``!TIDAK ADA JAWABAN``).  When the broker is unreachable the press is refused
+  on the display at once (``!TIDAK TERKIRIM``); it is never queued to surprise
+  anyone later, and the central refuses one that arrives late (``stale``).
 * The display shows the retained state the central publishes; ``OFFLINE``
-  as soon as the connection drops, the truth again after reconnecting.
+  as soon as the connection drops (a hung link within a few seconds, by the
+  MQTT keepalive), the truth again after reconnecting.  States and replies of
+  an older epoch (an older event log) than the newest seen are ignored; a
+  state of a newer epoch is taken whatever its ``rev``.
 * Print jobs are printed on a worker thread and acknowledged by id: printed,
   or failed with the printer's own reason, so a failed print never loses the
   ticket (the central keeps it in the queue either way).
@@ -28,20 +35,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from antre import __version__
-from broker import codec
-from broker import messages as m
-from broker.client import BrokerAddress, MqttLink, Received, TlsSettings, Will
-from broker.codec import ProtocolError
-from broker.topics import Channel, Role, Topics
-from edge.config import DeviceConfig
-from hardware.display import DisplayContent, NumberDisplay
-from hardware.gestures import Gesture
-from hardware.printer import PrintResult, Ticket, TicketPrinter
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.broker.wire.messages import ResultCode
+from antre.broker.link.base import BrokerAddress, LinkFactory, LinkSpec, Received, TlsSettings, Will
+from antre.broker.link.client import mqtt_link
+from antre.broker.wire.codec import ProtocolError
+from antre.broker.link.clock import LinkClock
+from antre.broker.link.outbox import Outbox
+from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
+from antre.edge.config import DeviceConfig
+from antre.hardware.display import DisplayContent, NumberDisplay
+from antre.hardware.gestures import Gesture
+from antre.hardware.printer import PrintResult, Ticket, TicketPrinter
 
 log = logging.getLogger(__name__)
 
 STATUS_TEXT = {"serving": "MELAYANI", "idle": "SIAP", "paused": "ISTIRAHAT", "closed": "TUTUP"}
 NOTICE_SECONDS = 3.0
+#: a print acknowledgement is not a press: it is resent until answered, for up to this long
+PRINT_ACK_DEADLINE_S = 300.0
+#: how often the agent looks at its outbox (resends, deadlines, pings)
+TICK_S = 0.25
+#: a device clock this far from the central's is reported as a fault in health
+CLOCK_FAULT_S = 5.0
+#: a ping unanswered this long, with nothing else heard from the central, means the central is down
+CENTRAL_SILENT_S = 6.0
 
 
 @dataclass
@@ -52,7 +71,13 @@ class Hardware:
 
 
 class EdgeAgent:
-    def __init__(self, config: DeviceConfig, hardware: Hardware, *, clock: Callable[[], float] = time.time) -> None:
+    """The agent of one gerai or kiosk: its hardware in, its MQTT link out (see the module docstring).
+
+    ``link_factory`` builds its connection (a real broker by default; an in-memory bus in logic tests).
+    """
+
+    def __init__(self, config: DeviceConfig, hardware: Hardware, *, clock: Callable[[], float] = time.time,
+                 link_factory: LinkFactory = mqtt_link) -> None:
         self.config = config
         self.hw = hardware
         self.clock = clock
@@ -63,6 +88,13 @@ class EdgeAgent:
         self._boot = secrets.token_hex(4)
         self._counter = 0
         self._lock = threading.RLock()
+        self.link_clock = LinkClock(wall=clock)
+        self.outbox = Outbox()
+        self.epoch = 0  # the newest epoch (event log) seen from the central
+        self._wake = threading.Event()  # a reconnect: ping and resend at once
+        self._next_ping = 0.0
+        self._ping_out: float | None = None  # monotonic time of the oldest unanswered ping
+        self.central_lost = False  # connected to the broker, but the central does not answer
         self.state: m.GeraiState | None = None
         self.replies: dict[str, m.Reply] = {}
         self.notice: tuple[str, float] | None = None  # (text, until monotonic)
@@ -71,23 +103,26 @@ class EdgeAgent:
         self._jobs: queue.Queue[m.PrintJob | None] = queue.Queue()
         self._stop = threading.Event()
         self.ready = threading.Event()
+        #: called with every valid message the agent receives (after it handled it): tools and the demo
+        self.listeners: list[Callable[[Channel, m.Message], None]] = []
         b = config.broker
         address = BrokerAddress(
             b.host, b.port, f"{self.role.value}.{self.device}", b.password,
             TlsSettings(b.cafile) if b.cafile else None, keepalive=b.keepalive,
         )
-        offline = codec.encode(m.Presence(role=self.role.value, device=self.device, online=False,
+        offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
                                           version=__version__))
         channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if self.role is Role.GERAI else [])
-        self.link = MqttLink(
-            address, f"antre-{self.role.value}-{self.device}",
+        self.link = link_factory(LinkSpec(
+            address,
             subscriptions=[(self.topics.device(self.role, self.device, ch), 1) for ch in channels],
             on_message=self._on_message, on_connect=self._on_connect, on_disconnect=self._on_disconnect,
             will=Will(self.topics.device(self.role, self.device, Channel.PRESENCE), offline),
-        )
+        ))
         self._threads = [
             threading.Thread(target=self._print_worker, name="printer", daemon=True),
             threading.Thread(target=self._health_loop, name="health", daemon=True),
+            threading.Thread(target=self._outbox_loop, name="outbox", daemon=True),
         ]
 
     # ------------------------------------------------------------ lifecycle
@@ -100,8 +135,9 @@ class EdgeAgent:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._jobs.put(None)
-        offline = codec.encode(m.Presence(role=self.role.value, device=self.device, online=False,
+        offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
                                           version=__version__, ts=self.clock()))
         self.link.stop(final=[(self.topics.device(self.role, self.device, Channel.PRESENCE), offline, True)])
         for t in self._threads:
@@ -120,6 +156,8 @@ class EdgeAgent:
                 status = self.notice[0]  # a refusal or a failure, for a few seconds
             elif not self.link.connected.is_set():
                 status = "OFFLINE"
+            elif self.central_lost:
+                status = "PUSAT OFFLINE"  # the broker is there, the central service is not
             elif s is None:
                 status = "MENUNGGU DATA"
             else:
@@ -164,35 +202,100 @@ class EdgeAgent:
             self._notify("!TIDAK TERKIRIM")
             return None
         cid = self.next_id()
+        # the moment of the press on the central's clock; before the first pong the device cannot know
+        # it (its wall clock may be hours off until NTP syncs): no stamp, rather than a wrong one
+        pressed = self.link_clock.now() if self.link_clock.synced else None
         cmd: m.AnyCommand
         tickets = self.config.tickets
         if action == "call_next":
-            cmd = m.CallNext(id=cid, ts=self.clock())
+            cmd = m.CallNext(id=cid, ts=pressed)
         elif action == "recall":
-            cmd = m.Recall(id=cid, ts=self.clock())
+            cmd = m.Recall(id=cid, ts=pressed)
         elif action == "no_show":
-            cmd = m.NoShow(id=cid, ts=self.clock())
+            cmd = m.NoShow(id=cid, ts=pressed)
         elif action == "done":
-            cmd = m.Done(id=cid, ts=self.clock())
+            cmd = m.Done(id=cid, ts=pressed)
         elif action == "pause_toggle":
             paused = self.state is not None and self.state.status == "paused"
-            cmd = m.Resume(id=cid, ts=self.clock()) if paused else m.Pause(id=cid, ts=self.clock())
+            cmd = m.Resume(id=cid, ts=pressed) if paused else m.Pause(id=cid, ts=pressed)
         elif action in ("take_ticket", "take_priority_ticket") and tickets is not None:
-            priority = tickets.priority_reason if action == "take_priority_ticket" else "regular"
-            cmd = m.TakeTicket(id=cid, ts=self.clock(), service=tickets.service, priority=priority,
+            priority = tickets.priority_reason if action == "take_priority_ticket" else m.Priority.REGULAR
+            cmd = m.TakeTicket(id=cid, ts=pressed, service=tickets.service, priority=priority,
                                print=self.hw.printer is not None)
         else:
             return None
-        self.link.publish(self.topics.device(self.role, self.device, Channel.CMD), codec.encode(cmd), qos=1)
+        self.send(cmd)
         log.info("sent %s %s", action, cid)
         return cid
 
+    def send(self, cmd: m.AnyCommand, deadline_s: float | None = None) -> str:
+        """Send a command on this device's own connection and keep it until its reply arrives:
+        it is resent with the same id while unanswered, until ``deadline_s`` (the configured
+        press deadline by default) has passed."""
+        payload = codec.encode(cmd)
+        topic = self.topics.device(self.role, self.device, Channel.CMD)
+        action = m.kind_of(type(cmd))
+        sent = self.link.connected.is_set()
+        self.outbox.add(cmd.id, topic, payload, action, deadline_s or self.config.command_deadline_s, sent)
+        if sent:
+            self.link.publish(topic, payload, qos=1)
+        return cmd.id
+
+    def ping(self) -> None:
+        """Ask the central for its time (clock sync and end-to-end liveness)."""
+        cid = self.next_id()
+        self.link_clock.ping_sent(cid)
+        if self._ping_out is None:
+            self._ping_out = time.monotonic()
+        self.link.publish(self.topics.device(self.role, self.device, Channel.CMD),
+                          codec.encode(m.Ping(id=cid, ts=self.link_clock.now())), qos=0)
+
+    def _outbox_loop(self) -> None:
+        """Resend unanswered commands, drop those past their deadline, keep the clock synced."""
+        while not self._stop.is_set():
+            reconnected = self._wake.wait(TICK_S)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            connected = self.link.connected.is_set()
+            if connected and (reconnected or time.monotonic() >= self._next_ping):
+                self._next_ping = time.monotonic() + (2.0 if self.central_lost else self.config.ping_interval_s)
+                self.ping()
+            if connected:
+                for p in self.outbox.due(reconnected=reconnected):
+                    log.info("no reply to %s %s yet: sending it again (same id)", p.action, p.id)
+                    self.link.publish(p.topic, p.payload, qos=1)
+            expired = self.outbox.expired()
+            for p in expired:
+                log.warning("%s %s got no reply within its deadline: dropped", p.action, p.id)
+                if p.action != "print_ack":
+                    self._notify("!TIDAK ADA JAWABAN")
+            if expired and connected and self._ping_out is None:
+                self.ping()  # is the central there at all?
+            silent = self._ping_out is not None and time.monotonic() - self._ping_out > CENTRAL_SILENT_S
+            if connected and silent and not self.central_lost:
+                log.warning("the central has not answered a ping for %.0f s: showing it as offline",
+                            CENTRAL_SILENT_S)
+                self.central_lost = True
+                self.render()
+                self._next_ping = time.monotonic()  # and keep asking
+
     # ------------------------------------------------------------- messages
 
+    def _heard_central(self) -> None:
+        """Anything from the central (a pong, a reply, a state) proves it is alive."""
+        self._ping_out = None
+        if self.central_lost:
+            log.info("the central answers again")
+            self.central_lost = False
+            self.render()
+
     def _on_connect(self) -> None:
-        online = codec.encode(m.Presence(role=self.role.value, device=self.device, online=True,
+        online = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=True,
                                          version=__version__, ts=self.clock()))
         self.link.publish(self.topics.device(self.role, self.device, Channel.PRESENCE), online, qos=1, retain=True)
+        self._ping_out = None  # a new connection: the central is given its time again
+        self._wake.set()  # sync the clock and resend what is unanswered, now
         self.ready.set()
         self.render()
 
@@ -200,26 +303,66 @@ class EdgeAgent:
         self.render()
 
     def _on_message(self, msg: Received) -> None:
-        channel = msg.topic.rsplit("/", 1)[-1]
         try:
-            if channel == "state":
-                state = codec.decode(msg.payload, Channel.STATE, m.GeraiState)
+            where = parse(msg.topic)
+        except TopicError as exc:
+            log.warning("ignored a message on a foreign topic: %s", exc)
+            return
+        channel = where.channel
+        decoded: m.Message
+        try:
+            if channel is Channel.STATE:
+                decoded = state = codec.decode(msg.payload, Channel.STATE, m.GeraiState)
+                if not msg.retain:
+                    self._heard_central()  # (a retained state may be a dead central's last word)
+                if not self._current_epoch(state.epoch, "state"):
+                    return
                 with self._lock:
-                    if self.state is None or state.rev >= self.state.rev:
+                    old = self.state
+                    if old is None or state.epoch > old.epoch or state.rev >= old.rev:
                         self.state = state
                 self.render()
-            elif channel == "reply":
-                reply = codec.decode(msg.payload, Channel.REPLY, m.Reply)
+            elif channel is Channel.REPLY:
+                decoded = reply = codec.decode(msg.payload, Channel.REPLY, m.Reply)
+                if reply.code == ResultCode.PONG:
+                    self._current_epoch(reply.epoch, "pong")
+                    self.link_clock.pong(reply.cmd, reply.ts)
+                    self._heard_central()
+                    return
+                self._heard_central()
+                if not self._current_epoch(reply.epoch, "reply"):
+                    return
+                waiting = self.outbox.settle(reply.cmd)
                 with self._lock:
                     self.replies[reply.cmd] = reply
-                if not reply.ok and reply.code != "queue_empty":
+                if waiting is not None and waiting.action == "print_ack":
+                    pass  # the outcome of a print is the printer's news, already shown
+                elif not reply.ok and reply.code != ResultCode.QUEUE_EMPTY:
                     self._notify("!" + reply.text_id)
-                elif reply.code == "queue_empty":
+                elif reply.code == ResultCode.QUEUE_EMPTY:
                     self._notify("ANTREAN KOSONG")
-            elif channel == "print":
-                self._jobs.put(codec.decode(msg.payload, Channel.PRINT, m.PrintJob))
+            elif channel is Channel.PRINT:
+                decoded = job = codec.decode(msg.payload, Channel.PRINT, m.PrintJob)
+                self._jobs.put(job)
+            else:
+                return
         except ProtocolError as exc:
             log.warning("ignored invalid %s message: %s", channel, exc)
+            return
+        assert isinstance(channel, Channel)
+        for listener in list(self.listeners):
+            listener(channel, decoded)
+
+    def _current_epoch(self, epoch: int, what: str) -> bool:
+        """The epoch rule: remember the newest epoch; refuse to act on an older one."""
+        with self._lock:
+            if epoch >= self.epoch:
+                if epoch > self.epoch and self.epoch:
+                    log.warning("the central serves from a new event log (epoch %d, was %d)", epoch, self.epoch)
+                self.epoch = epoch
+                return True
+        log.warning("ignored a %s of an older epoch %d (current %d): an obsolete central?", what, epoch, self.epoch)
+        return False
 
     # -------------------------------------------------------------- printing
 
@@ -229,14 +372,15 @@ class EdgeAgent:
             if job is None:
                 return
             result = self.print_job(job)
-            ack = m.PrintAck(id=self.next_id(), ts=self.clock(), job=job.job, ok=result.ok,
+            # not a press: no time stamp (lateness does no harm) and resent until answered
+            ack = m.PrintAck(id=self.next_id(), job=job.job, ok=result.ok,
                              status=result.status.value, detail=result.detail[:200])
-            self.link.publish(self.topics.device(self.role, self.device, Channel.CMD), codec.encode(ack), qos=1)
+            self.send(ack, deadline_s=PRINT_ACK_DEADLINE_S)
             if not result.ok:
                 self._notify(f"!CETAK GAGAL {job.ticket}")
 
     def print_job(self, job: m.PrintJob) -> PrintResult:
-        from hardware.escpos import PrinterStatus
+        from antre.hardware.escpos import PrinterStatus
 
         if self.hw.printer is None:
             return PrintResult(False, PrinterStatus.ERROR, "no printer attached")
@@ -271,9 +415,15 @@ class EdgeAgent:
             except Exception as exc:
                 self._fault(f"printer: {exc}")
                 self.printer_status = "error"
-        faults = list(self.hw.faults)[:16]
+        faults = list(self.hw.faults)
+        offset = self.link_clock.offset()
+        if offset is not None and abs(offset) > CLOCK_FAULT_S:
+            faults.append(f"clock: this device's clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'}"
+                          " the central's (presses are stamped from the link; "
+                          "fix NTP for the logs)")
+        faults = faults[:16]
         return m.Health(
-            role=self.role.value, device=self.device, version=__version__,
+            role=self.config.device.role, device=self.device, version=__version__,
             uptime_s=round(time.monotonic() - self.started, 1), ts=self.clock(), cpu_temp_c=cpu_temperature(),
             printer=self.printer_status,  # type: ignore[arg-type]
             display="absent" if self.hw.display is None else ("fault" if any(f.startswith("display") for f in faults)
@@ -281,13 +431,16 @@ class EdgeAgent:
             buttons="absent" if not self.config.button else ("fault" if any(f.startswith("button") for f in faults)
                                                              else "ok"),
             faults=[f[:200] for f in faults],
+            clock_offset_s=None if offset is None else round(offset, 3),
         )
 
     def _health_loop(self) -> None:
         while not self._stop.wait(self.config.health_interval_s):
             if self.link.connected.is_set():
                 payload = codec.encode(self.health())
-                self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), payload, qos=0)
+                # retained: `antre status` shows each device's last report, even of one now offline
+                self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), payload, qos=0,
+                                  retain=True)
 
 
 def cpu_temperature(path: str = "/sys/class/thermal/thermal_zone0/temp") -> float | None:

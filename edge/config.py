@@ -21,7 +21,6 @@ Example::
 
     [display]
     type = "ssd1306"          # sh1106, max7219, none
-    mock = false
 
     [printer]
     port = "/dev/serial0"
@@ -30,13 +29,16 @@ Example::
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
+import msgspec
 from msgspec import Meta
 
-from broker.tomlfile import FileConfigError, StrictSection, parse_toml, read_text
-from broker.topics import ID_PATTERN
+from antre.broker.wire.messages import PRIORITY_REASONS, Priority
+from antre.broker.tomlfile import FileConfigError, StrictSection, parse_toml, read_text
+from antre.broker.wire.topics import ID_PATTERN
 
 Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
 Action = Literal[
@@ -44,7 +46,7 @@ Action = Literal[
 ]
 
 
-class EdgeConfigError(FileConfigError):
+class EdgeConfigError(FileConfigError, what="device config"):
     """An invalid device config file: ``file: key: problem``."""
 
 
@@ -63,7 +65,8 @@ class BrokerSection(_Strict, frozen=True, kw_only=True):
     port: Annotated[int, Meta(ge=1, le=65535)] = 1883
     password: Annotated[str, Meta(min_length=16, max_length=200)]
     cafile: str | None = None
-    keepalive: Annotated[int, Meta(ge=2, le=600)] = 5
+    #: MQTT keepalive (s): a hung link is noticed at most about twice this after it froze
+    keepalive: Annotated[int, Meta(ge=2, le=600)] = 2
 
 
 class ButtonSection(_Strict, frozen=True, kw_only=True):
@@ -83,8 +86,7 @@ class GestureSection(_Strict, frozen=True, kw_only=True):
 
 class DisplaySection(_Strict, frozen=True, kw_only=True):
     type: Literal["ssd1306", "sh1106", "max7219", "none"] = "none"
-    mock: bool = False
-    emulator: bool = False
+    mock: bool = False  # deprecated: mock hardware is chosen at run time (--mock), never here
     width: Annotated[int, Meta(ge=32, le=256)] = 128
     height: Annotated[int, Meta(ge=16, le=128)] = 64
     i2c_port: Annotated[int, Meta(ge=0, le=10)] = 1
@@ -98,12 +100,12 @@ class PrinterSection(_Strict, frozen=True, kw_only=True):
     port: Annotated[str, Meta(min_length=1, max_length=200)]  # any pyserial URL
     baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 19200
     paper_mm: Literal[58, 80] = 58
-    mock: bool = False
+    mock: bool = False  # deprecated, see DisplaySection.mock
 
 
 class TicketSection(_Strict, frozen=True, kw_only=True):
     service: Ident  # the service of take_ticket buttons
-    priority_reason: Literal["elderly", "disabled", "pregnant", "child"] = "elderly"
+    priority_reason: Priority = Priority.ELDERLY  # the reason a take_priority_ticket button gives
 
 
 class _File(_Strict, frozen=True, kw_only=True):
@@ -115,14 +117,28 @@ class _File(_Strict, frozen=True, kw_only=True):
     printer: PrinterSection | None = None
     tickets: TicketSection | None = None
     health_interval_s: Annotated[int, Meta(ge=5, le=3600)] = 30
-    mock_gpio: bool = False
+    #: a press not answered within this many seconds is dropped and shown as unanswered
+    #: (match the central's [central] command_deadline_s)
+    command_deadline_s: Annotated[float, Meta(ge=1, le=600)] = 5.0
+    #: how often the agent syncs its estimate of the central's clock (ping/pong)
+    ping_interval_s: Annotated[float, Meta(ge=1, le=3600)] = 30.0
+    mock_gpio: bool = False  # deprecated, see DisplaySection.mock
 
 
 DeviceConfig = _File
 
+_MOCK_MOVED = ("mock hardware is chosen when the agent starts (`antre edge run --mock`, or ANTRE_MOCK=1), "
+               "never in the device file: remove this line")
+
 
 def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
     cfg = parse_toml(text, _File, source, EdgeConfigError)
+    # Older files (antre 0.1) carried `mock = false` lines: accepted; `true` is refused, so a
+    # production device never runs on mock hardware because of a line in its file.
+    for key, value in (("mock_gpio", cfg.mock_gpio), ("display.mock", cfg.display.mock),
+                       ("printer.mock", cfg.printer.mock if cfg.printer else False)):
+        if value:
+            raise EdgeConfigError(source, key, _MOCK_MOVED)
     names = [b.name for b in cfg.button]
     if len(set(names)) != len(names):
         raise EdgeConfigError(source, "button", "two buttons have the same name")
@@ -130,6 +146,9 @@ def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
     if len(set(pins)) != len(pins):
         raise EdgeConfigError(source, "button", "two buttons use the same GPIO pin")
     actions = {a for b in cfg.button for a in (b.press, b.double, b.hold)}
+    if cfg.tickets is not None and not cfg.tickets.priority_reason.is_priority:
+        raise EdgeConfigError(source, "tickets.priority_reason", "must be a reason for priority service: "
+                              + ", ".join(PRIORITY_REASONS))
     if actions & {"take_ticket", "take_priority_ticket"} and cfg.tickets is None:
         raise EdgeConfigError(source, "tickets", "a take-ticket button needs [tickets] service = ...")
     if cfg.device.role == "kiosk" and actions - {"take_ticket", "take_priority_ticket", "none"}:
@@ -138,4 +157,11 @@ def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
 
 
 def load_device(path: str | Path) -> DeviceConfig:
-    return parse_device(read_text(path, EdgeConfigError), str(path))
+    """Read and validate a device file; a relative ``broker.cafile`` is relative to the file's directory."""
+    cfg = parse_device(read_text(path, EdgeConfigError), str(path))
+    cafile = cfg.broker.cafile
+    if cafile and not Path(cafile).expanduser().is_absolute():
+        base = os.path.abspath(Path(path).parent)
+        broker = msgspec.structs.replace(cfg.broker, cafile=os.path.join(base, cafile))
+        cfg = msgspec.structs.replace(cfg, broker=broker)
+    return cfg

@@ -11,38 +11,49 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from broker import credentials as creds
-from broker.acl import Identity
-from broker.topics import Role, check_id
-from edge.config import EdgeConfigError, load_device, parse_device
-from edge.setup import assemble
-from hardware.display import DisplayContent
-from hardware.gestures import Gesture
-from hardware.printer import Ticket
+
+from antre.broker.admin import credentials as creds
+from antre.broker.admin.acl import Identity
+from antre.broker.wire.topics import Role, check_id
+from antre.edge.config import EdgeConfigError, load_device, parse_device
+from antre.edge.setup import assemble
+from antre.hardware.display import DisplayContent
+from antre.hardware.gestures import Gesture
+from antre.hardware.printer import Ticket
 
 log = logging.getLogger(__name__)
 
 
-def run(config_path: str) -> int:
+def run(config_path: str, *, mock: bool | None = None) -> int:
+    """Run the agent until SIGTERM; ``mock``: mock hardware (default: ``ANTRE_MOCK``)."""
     config = load_device(config_path)
-    assembly = assemble(config)
+    assembly = assemble(config, mock=mock)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    from antre.daemon import Notifier, Watchdog
+
+    notifier = Notifier()
     assembly.agent.start()
     log.info("antre edge %s.%s started (broker %s:%d)", config.device.role, config.device.id,
              config.broker.host, config.broker.port)
+    notifier.ready(f"{config.device.role} {config.device.id} (broker {config.broker.host}:{config.broker.port})")
+    # the agent's own lock must be free: a deadlocked agent stops the pings and systemd restarts it
+    watchdog = Watchdog(notifier, lambda: assembly.agent.content() is not None).start()
     try:
         stop.wait()
     finally:
+        watchdog.stop()
+        notifier.stopping()
         assembly.close()
     return 0
 
 
-def selftest(config_path: str, out: TextIO, ask: Callable[[str], None] | None = None, timeout: float = 15.0) -> int:
+def selftest(config_path: str, out: TextIO, ask: Callable[[str], None] | None = None, timeout: float = 15.0,
+             *, mock: bool | None = None) -> int:
     """For a technician at the gerai: test pattern, test ticket and printer status, each button in turn."""
     config = load_device(config_path)
-    assembly = assemble(config)
+    assembly = assemble(config, mock=mock)
     agent, failures = assembly.agent, 0
     try:
         for fault in agent.hw.faults:
@@ -102,7 +113,6 @@ def provision(*, site: str, role: str, device: str, host: str, port: int, creden
         raise EdgeConfigError(credentials, "site", f"credentials of site {secret.site!r}, not {site!r}")
     lines = [
         "# antre device config, written by `antre edge provision`. Contains this device's secret: mode 0600.",
-        f"mock_gpio = {'true' if mock else 'false'}",
         "",
         "[device]", f'site = "{site}"', f'role = "{role}"', f'id = "{device}"', "",
         "[broker]", f'host = "{host}"', f"port = {port}", f'password = "{secret.password(who)}"', "",
@@ -115,10 +125,9 @@ def provision(*, site: str, role: str, device: str, host: str, port: int, creden
         keys = ("press", "double", "hold")
         lines += ["[[button]]", f'name = "{name}"', f"pin = {pin}"]
         lines += [f'{k} = "{a}"' for k, a in zip(keys, actions)] + [""]
-    lines += ["[display]", f'type = "{display}"', f"mock = {'true' if mock else 'false'}", ""]
-    if printer or mock:
-        lines += ["[printer]", f'port = "{printer or "mock"}"', f"paper_mm = {paper_mm}",
-                  f"mock = {'true' if mock else 'false'}", ""]
+    lines += ["[display]", f'type = "{display}"', ""]
+    if printer or (mock and role == "kiosk"):  # a laptop's test kiosk gets a (mock) printer for its tickets
+        lines += ["[printer]", f'port = "{printer or "mock"}"', f"paper_mm = {paper_mm}", ""]
     if service:
         lines += ["[tickets]", f'service = "{service}"', ""]
     text = "\n".join(lines)

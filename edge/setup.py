@@ -1,24 +1,28 @@
 """Build an agent's hardware from its device config: real drivers or library mocks.
 
-Which one is chosen by configuration only (``mock = true``, ``mock_gpio``):
-gpiozero's MockFactory for the buttons, luma's dummy (or emulator) device for
-the display, and the pty-backed :class:`~hardware.mock_printer.MockPrinter`
-opened through pyserial like a real port.
+The backend is chosen once, when the agent starts, gpiozero-style: real drivers by
+default; mocks with ``antre edge run --mock`` or the environment variable
+``ANTRE_MOCK=1`` (``ANTRE_MOCK=emulator`` adds luma's pygame preview window):
+gpiozero's MockFactory for the buttons, luma's dummy (or emulator) device for the
+display, and the pty-backed :class:`~antre.hardware.mock_printer.MockPrinter`
+opened through pyserial like a real port.  The device file never says "mock".
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.agent import EdgeAgent, Hardware
-from edge.config import DeviceConfig
-from hardware.buttons import ButtonPad, ButtonSpec
-from hardware.display import open_display
-from hardware.gestures import GestureTiming
-from hardware.mock_printer import MockPrinter
-from hardware.printer import SerialPrinter
+from antre.broker.link.base import LinkFactory
+from antre.edge.agent import EdgeAgent, Hardware
+from antre.edge.config import DeviceConfig
+from antre.hardware.buttons import ButtonPad, ButtonSpec
+from antre.hardware.display import open_display
+from antre.hardware.gestures import GestureTiming
+from antre.hardware.mock_printer import MockPrinter
+from antre.hardware.printer import SerialPrinter
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +49,29 @@ class Assembly:
             self.agent.hw.display.close()
 
 
-def assemble(config: DeviceConfig) -> Assembly:
+MOCK_ENV = "ANTRE_MOCK"
+
+
+def mock_from_env(environ: dict[str, str] | None = None) -> tuple[bool, bool]:
+    """``(mock, emulator)`` from ``ANTRE_MOCK``: unset, ``0`` or empty: real hardware."""
+    value = (os.environ if environ is None else environ).get(MOCK_ENV, "").strip().lower()
+    if value in ("", "0", "no", "false"):
+        return False, False
+    return True, value == "emulator"
+
+
+def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool | None = None,
+             link_factory: LinkFactory | None = None) -> Assembly:
+    """The agent of ``config`` on real hardware, or on mocks when ``mock`` (default: ``ANTRE_MOCK``)."""
+    env_mock, env_emulator = mock_from_env()
+    mock = env_mock if mock is None else mock
+    emulator = env_emulator if emulator is None else emulator
     hw = Hardware()
     d = config.display
     try:
-        hw.display = open_display(d.type, mock=d.mock, width=d.width, height=d.height, i2c_port=d.i2c_port,
+        hw.display = open_display(d.type, mock=mock, width=d.width, height=d.height, i2c_port=d.i2c_port,
                                   i2c_address=d.i2c_address, spi_port=d.spi_port, spi_device=d.spi_device,
-                                  digits=d.digits, emulator=d.emulator)
+                                  digits=d.digits, emulator=emulator)
     except Exception as exc:  # the agent still runs, and reports the fault
         hw.faults.append(f"display: {exc}")
         log.error("display %s unavailable: %s", d.type, exc)
@@ -59,7 +79,7 @@ def assemble(config: DeviceConfig) -> Assembly:
     if config.printer is not None:
         p = config.printer
         try:
-            if p.mock:
+            if mock:
                 mock_printer = MockPrinter()
                 hw.printer = SerialPrinter(mock_printer.path, p.baudrate, p.paper_mm)
             else:
@@ -67,11 +87,11 @@ def assemble(config: DeviceConfig) -> Assembly:
         except Exception as exc:
             hw.faults.append(f"printer: {exc}")
             log.error("printer %s unavailable: %s", p.port, exc)
-    agent = EdgeAgent(config, hw)
+    agent = EdgeAgent(config, hw) if link_factory is None else EdgeAgent(config, hw, link_factory=link_factory)
     factory = None
     buttons = None
     if config.button:
-        if config.mock_gpio:
+        if mock:
             from gpiozero.pins.mock import MockFactory
 
             factory = MockFactory()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hardware.gestures import Gesture, GestureDetector, GestureTiming
+from antre.hardware.gestures import Gesture, GestureDetector, GestureTiming
 
 log = logging.getLogger(__name__)
 

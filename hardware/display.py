@@ -185,11 +185,35 @@ class SevenSegmentDisplay:
             out.append(byte)
         return out
 
+    def preview(self, scale: int = 4) -> Image.Image:
+        """A picture of what the digits show (for technicians' snapshots and reference images)."""
+        return segments_image(self.segments(), scale)
+
     def close(self) -> None:
         try:
             self.device.cleanup()
         except Exception:  # pragma: no cover
             log.debug("display cleanup failed", exc_info=True)
+
+
+def segments_image(segments: list[int], scale: int = 4) -> Image.Image:
+    """Seven-segment digits drawn as lit (red) and unlit (dark) bars, one per segment byte."""
+    w, h, pad = 12 * scale, 20 * scale, 3 * scale
+    t = max(1, 2 * scale)
+    image = Image.new("RGB", (len(segments) * (w + pad) + pad, h + 2 * pad), (10, 10, 10))
+    draw = ImageDraw.Draw(image)
+    for i, byte in enumerate(segments):
+        x0, y0 = pad + i * (w + pad), pad
+        bars = {
+            _A: (x0 + t, y0, x0 + w - t, y0 + t), _G: (x0 + t, y0 + h // 2 - t // 2, x0 + w - t, y0 + h // 2 + t // 2),
+            _D: (x0 + t, y0 + h - t, x0 + w - t, y0 + h), _F: (x0, y0 + t, x0 + t, y0 + h // 2 - t // 2),
+            _B: (x0 + w - t, y0 + t, x0 + w, y0 + h // 2 - t // 2), _E: (x0, y0 + h // 2 + t // 2, x0 + t, y0 + h - t),
+            _C: (x0 + w - t, y0 + h // 2 + t // 2, x0 + w, y0 + h - t),
+            _DP: (x0 + w + pad // 4, y0 + h - t, x0 + w + pad // 4 + t, y0 + h),
+        }
+        for bit, box in bars.items():
+            draw.rectangle(box, fill=(255, 40, 20) if byte & bit else (40, 12, 10))
+    return image
 
 
 def open_display(kind: str, *, mock: bool, width: int = 128, height: int = 64, i2c_port: int = 1,

@@ -13,8 +13,8 @@ import select
 import threading
 import tty
 
-from hardware import escpos
-from hardware.escpos import Op, PrinterStatus
+from antre.hardware import escpos
+from antre.hardware.escpos import Op, PrinterStatus
 
 
 class MockPrinter:

@@ -17,8 +17,8 @@ from typing import Protocol
 
 import serial
 
-from hardware import escpos
-from hardware.escpos import PrinterStatus
+from antre.hardware import escpos
+from antre.hardware.escpos import PrinterStatus
 
 log = logging.getLogger(__name__)
 

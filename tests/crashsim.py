@@ -15,10 +15,10 @@ import random
 import sys
 from collections.abc import Iterator
 
-from broker import messages as m
-from central.config import load_site
-from central.service import QueueService
-from central.store import EventStore
+from antre.broker.wire import messages as m
+from antre.central.config import load_site
+from antre.central.service import QueueService
+from antre.central.store import EventStore
 from tests.conftest import at
 
 START = dt.date(2023, 11, 16)

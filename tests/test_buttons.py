@@ -6,8 +6,8 @@ import threading
 
 from gpiozero.pins.mock import MockFactory
 
-from hardware.buttons import ButtonPad, ButtonSpec
-from hardware.gestures import Gesture, GestureTiming
+from antre.hardware.buttons import ButtonPad, ButtonSpec
+from antre.hardware.gestures import Gesture, GestureTiming
 
 
 def test_mock_pins_drive_gestures() -> None:

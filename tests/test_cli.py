@@ -1,7 +1,9 @@
-"""The antre command: help, config check, demo, audit."""
+"""The antre command: help, config check, demo, audit; exit statuses from one error root; --mock."""
 
 from __future__ import annotations
 
+import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -30,16 +32,14 @@ def test_check_config_summarises_the_site(capsys: pytest.CaptureFixture[str]) ->
 def test_bad_config_is_a_clear_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(KUPANG.read_text(encoding="utf-8").replace('prefix = "B"', 'prefix = "A"'), encoding="utf-8")
-    assert main(["check-config", str(bad)]) == 2
+    assert main(["check-config", str(bad)]) == 78  # EX_CONFIG
     err = capsys.readouterr().err
     assert f"{bad}: service[1].prefix: prefix 'A' is already used by service 'ktp-el'" in err
     assert "Traceback" not in err
 
 
 def test_bad_cli_argument_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["demo", "--date", "20-11-2026"])
-    assert info.value.code == 2
+    assert main(["demo", "--date", "20-11-2026"]) == 2
     assert "is not a date like 2026-11-20" in capsys.readouterr().err
 
 
@@ -97,7 +97,7 @@ def test_interactive_demo_reads_commands() -> None:
     import tempfile
 
     from antre.demo import run_interactive
-    from central.config import load_site
+    from antre.central.config import load_site
 
     snaps = Path(tempfile.mkdtemp())
     inp = io.StringIO(f"t ktp-el\nt ktp-el elderly\nc g01\nbogus\nc g99\ns\nb g02\nsnap {snaps}\nq\n")
@@ -117,7 +117,7 @@ def test_mosquitto_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = tmp_path / "mosq"
     cred = tmp_path / "cred.toml"
     assert main(["broker", "--config", str(KUPANG), "--credentials", str(cred), "mosquitto-config",
-                 "--out", str(out)]) == 0
+                 "--out", str(out), "--persistence", str(tmp_path / "data")]) == 0  # not this machine's /var/lib
     printed = capsys.readouterr().out
     assert "chown root:mosquitto" in printed
     assert (out / "passwd").exists() and (out / "acl").exists()
@@ -126,6 +126,184 @@ def test_mosquitto_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def creds_load(path: Path):  # type: ignore[no-untyped-def]
-    from broker.credentials import load
+    from antre.broker.admin.credentials import load
 
     return load(path)
+
+
+# ------------------------------------------------------------------ exit statuses: one error root, caught once
+
+
+def _site(tmp_path: Path) -> Path:
+    """A site file and its credentials file in tmp_path; returns the credentials file."""
+    from tests.harness import Site, free_port
+
+    return Site(tmp_path, free_port()).credentials_path
+
+
+def _node(tmp_path: Path, action: str = "call_next") -> Path:
+    from tests.test_firmware import NODE_TOML
+
+    node = tmp_path / "node.toml"
+    node.write_text(NODE_TOML.format(password="p" * 24).replace('press = "call_next"', f'press = "{action}"'))
+    return node
+
+
+def test_each_kind_of_error_has_its_exit_status_and_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from antre.central.lease import FencedError
+
+    credentials = _site(tmp_path)
+    provision = ["edge", "provision", "--site", "test", "--broker-host", "127.0.0.1", "--out", str(tmp_path / "d")]
+    cases: list[tuple[list[str], int, str]] = [
+        (["check-config", str(tmp_path / "none.toml")], 78, "antre: config error: "),
+        (["edge", "selftest", "--config", str(tmp_path / "none.toml")], 78, "antre: device config error: "),
+        (provision + ["--id", "g1", "--credentials", str(tmp_path / "none.toml")], 78,
+         "antre: credentials error: "),
+        (provision + ["--id", "g9", "--credentials", str(credentials)], 78, "antre: credentials error: "),
+        (provision + ["--id", "g1", "--credentials", str(credentials), "--button", "a:99:call_next"], 78,
+         "antre: device config error: "),
+        (["firmware", "config", "--config", str(_node(tmp_path, "fly"))], 78, "antre: firmware config error: "),
+        (["lobby", "say", "A0x", "--gerai", "5"], 78, "antre: option error: 'A0x' is not a ticket number"),
+        (["lobby", "render", "--config", str(KUPANG), "--out", str(tmp_path / "b.png"), "--sample", "--lobby",
+          "lobby-9"], 78, "antre: option error: --lobby lobby-9: no [[lobby]] with that id"),
+        (["demo", "--date", "2026-13-01"], 2, "is not a date like 2026-11-20"),
+    ]
+    for argv, status, line in cases:
+        assert main(argv) == status, argv
+        err = capsys.readouterr().err
+        assert line in err and "Traceback" not in err, (argv, err)
+        if status != 2:
+            assert len(err.strip().splitlines()) == 1, err
+
+    db = tmp_path / "broken.db"
+    db.write_bytes(b"garbage" * 1000)
+    assert main(["audit", "--config", str(KUPANG), "--db", str(db)]) == 3
+    assert capsys.readouterr().err.startswith("antre: storage error (corrupt): ")
+
+    def fenced(*args: object, **kwargs: object) -> int:
+        raise FencedError("another antre central is serving site kupang")
+
+    monkeypatch.setattr("antre.central.main.run_central", fenced)
+    assert main(["central", "run", "--config", str(KUPANG)]) == 4
+    assert capsys.readouterr().err == "antre: lease error: another antre central is serving site kupang\n"
+
+    def no_espeak(*args: object, **kwargs: object) -> list[Path]:
+        raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")
+
+    monkeypatch.setattr("antre.lobby.voicepack.build", no_espeak)
+    assert main(["lobby", "voicepack", "build", "--out", str(tmp_path / "pack")]) == 69
+    assert capsys.readouterr().err == "antre: tool error: espeak-ng is not installed (apt-get install espeak-ng)\n"
+
+    monkeypatch.setenv("ANTRE_MOCK", "maybe")
+    assert main(["edge", "selftest", "--config", str(tmp_path / "none.toml")]) == 78
+    assert "antre: option error: ANTRE_MOCK='maybe': use ANTRE_MOCK=1 (or 0)" in capsys.readouterr().err
+
+
+def test_every_error_class_has_a_documented_status() -> None:
+    import importlib
+    import pkgutil
+
+    import antre
+    from antre.broker import errors
+
+    for m in pkgutil.walk_packages(antre.__path__, "antre."):
+        if not m.name.startswith(("antre.firmware.", "antre.examples", "antre.__main__")):
+            try:
+                importlib.import_module(m.name)
+            except ImportError:  # an optional library of another deployable
+                continue
+    documented = {errors.EX_FAILURE, errors.EX_USAGE, errors.EX_STORAGE, errors.EX_FENCED, errors.EX_UNAVAILABLE,
+                  errors.EX_CONFIG}
+    seen, todo = set(), [errors.AntreError]
+    while todo:
+        cls = todo.pop()
+        seen.add(cls.__qualname__)
+        assert cls.exit_status in documented, cls
+        assert f" {cls.exit_status} " in f" {errors.__doc__} ", cls
+        todo.extend(cls.__subclasses__())
+    assert {"ConfigError", "EdgeConfigError", "CredentialsError", "StorageError", "FencedError",
+            "FirmwareConfigError", "FileConfigError", "UsageError", "OptionError", "MissingToolError"} <= seen
+    from antre.central.lease import EXIT_FENCED, FencedError
+    from antre.central.store import StorageError
+
+    assert FencedError.exit_status == EXIT_FENCED == errors.EX_FENCED and StorageError.exit_status == 3
+
+
+def test_the_command_line_catches_the_error_root_only() -> None:
+    cli = ROOT / "antre" / "cli"
+    for path in cli.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for name in ("ConfigError", "EdgeConfigError", "CredentialsError", "StorageError", "FencedError",
+                     "FirmwareConfigError"):
+            assert name not in text, f"{path.name} names {name}: catch AntreError instead"
+    assert "except AntreError" in (cli / "__init__.py").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ --mock and ANTRE_MOCK
+
+
+def _device(tmp_path: Path, *extra: str) -> Path:
+    """A device file for real hardware: an SSD1306 display and a printer on a port that does not exist."""
+    out = tmp_path / "g1.toml"
+    assert main(["edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
+                 "--credentials", str(_site(tmp_path)), "--out", str(out),
+                 "--serial-port", "/dev/antre-no-such-port", *extra]) == 0
+    return out
+
+
+def test_mock_or_antre_mock_selects_mock_hardware_for_the_selftest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = _device(tmp_path)
+    capsys.readouterr()
+    monkeypatch.delenv("ANTRE_MOCK", raising=False)
+    assert main(["edge", "selftest", "--config", str(device)]) == 1  # no such display or printer here
+    assert "FAULT  printer: " in capsys.readouterr().out
+    for argv, env in ((["edge", "selftest", "--config", str(device), "--mock"], None),
+                      (["edge", "--mock", "selftest", "--config", str(device)], None),
+                      (["edge", "selftest", "--config", str(device)], "1")):
+        if env is not None:
+            monkeypatch.setenv("ANTRE_MOCK", env)
+        assert main(argv) == 0, argv
+        out = capsys.readouterr().out
+        assert "OK     display: test pattern shown" in out and "OK     test ticket: ok" in out, out
+        assert "selftest passed" in out
+    monkeypatch.setenv("ANTRE_MOCK", "0")
+    assert main(["edge", "selftest", "--config", str(device)]) == 1
+
+
+def test_the_hint_printed_by_provision_is_a_command_that_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTRE_MOCK", raising=False)
+    _device(tmp_path, "--mock")
+    printed = capsys.readouterr().out
+    hint = printed.split("test it at the gerai with: ")[1].strip()
+    argv = shlex.split(hint)
+    assert argv[0] == "antre" and "--mock" in argv
+    assert main(argv[1:]) == 0
+    assert "selftest passed" in capsys.readouterr().out
+
+
+def test_edge_run_with_mock_starts_on_mock_hardware(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.harness import Proc, wait_for
+
+    monkeypatch.delenv("ANTRE_MOCK", raising=False)  # the children inherit this environment
+    device = _device(tmp_path)
+    logs = {}
+    for name, extra in (("real", []), ("mock", ["--mock"])):
+        proc = Proc(f"edge-{name}", [sys.executable, "-m", "antre", "edge", "run", "--config", str(device), *extra],
+                    tmp_path / f"edge-{name}.log")
+        proc.start()
+        try:
+            wait_for(lambda: "antre edge gerai.g1 started" in proc.output() or not proc.alive(), 20, "edge started")
+            assert proc.alive(), proc.output()
+            proc.signal(signal.SIGTERM)
+            assert proc.wait(20) == 0, proc.output()
+        finally:
+            proc.stop()
+        logs[name] = proc.output()
+    assert "printer /dev/antre-no-such-port unavailable" in logs["real"]
+    assert "unavailable" not in logs["mock"], logs["mock"]

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broker import codec
-from broker import messages as m
-from broker.codec import ErrorCode, ProtocolError
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.broker.wire.codec import ErrorCode, ProtocolError
 
 T = 1700198100.0
 
@@ -28,6 +28,7 @@ SAMPLES: list[tuple[str, m.Message]] = [
     ("cmd", m.Pause(id="g1-00000007")),
     ("cmd", m.Resume(id="g1-00000008")),
     ("cmd", m.PrintAck(id="k1-00000003", job="p-20231117-A012", ok=True)),
+    ("cmd", m.Ping(id="g1-00000009", ts=T)),
     ("reply", m.Reply(cmd="g1-00000001", ok=False, code="gerai_busy", ts=T)),
     ("state", m.GeraiState(gerai="g1", number=1, name="Gerai 1", status="idle", waiting=0, rev=1, ts=T)),
     ("print", m.PrintJob(job="p-20231117-A012", ticket_id="20231117-A012", ticket="A012", service="ktp",
@@ -36,6 +37,9 @@ SAMPLES: list[tuple[str, m.Message]] = [
     ("presence", m.Presence(role="kiosk", device="k1", online=False)),
     ("health", m.Health(role="gerai", device="g1", version="0.1.0", uptime_s=1.0, ts=T, printer="unknown")),
     ("board", m.Board(site="test", site_name="MPP Uji", rev=0, ts=T)),
+    ("presence", m.CentralLease(epoch=1700000000000, site="test", instance="0123456789abcdef", term=3,
+                                 online=True, host="server", pid=42, log="/var/lib/antre/antre.db", seq=7,
+                                 since=T, ts=T)),
     ("announce", m.Announce(id="a-20231117-A012-1", ticket="A012", service="ktp", gerai="g1", gerai_number=1,
                             gerai_name="Gerai 1", called_at=T)),
 ]
@@ -102,7 +106,7 @@ def test_malformed_commands_are_typed_errors(payload: bytes, code: ErrorCode, ne
 
 
 def test_print_job_on_cmd_channel_is_wrong_channel() -> None:
-    job = codec.encode(SAMPLES[13][1])
+    job = codec.encode(next(msg for _, msg in SAMPLES if isinstance(msg, m.PrintJob)))
     assert _err(job, "cmd").code is ErrorCode.WRONG_CHANNEL
     assert isinstance(codec.decode(job, "print"), m.PrintJob)
 
@@ -165,3 +169,16 @@ def test_structured_garbage_is_rejected_or_valid(kind: str, fields: dict[str, An
         else:
             assert m.kind_of(type(msg)) == kind
             assert codec.decode(codec.encode(msg), channel) == msg
+
+
+def test_one_list_of_result_codes_and_priorities() -> None:
+    from antre.central.texts import TEXTS
+
+    assert {e.value for e in ErrorCode} <= {c.value for c in m.ResultCode}  # decode errors are reply codes
+    missing = [c for c in m.ResultCode if c not in TEXTS and c.value not in {e.value for e in ErrorCode}]
+    assert missing == []  # every result and refusal has its Indonesian and English text
+    assert [p.value for p in m.Priority] == ["regular", *[p.value for p in m.PRIORITY_REASONS]]
+    reply = codec.decode(codec.encode(m.Reply(cmd="g1-00000001", ok=True, code=m.ResultCode.CALLED, ts=T)), "reply")
+    assert reply.code == "called" and reply.code == m.ResultCode.CALLED
+    tt = codec.decode(b'{"kind":"take_ticket","v":1,"id":"k1-00000001","service":"ktp","priority":"child"}', "cmd")
+    assert isinstance(tt, m.TakeTicket) and tt.priority is m.Priority.CHILD

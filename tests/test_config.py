@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from central.config import ConfigError, SiteConfig, load_site, parse_site
+from antre.central.config import ConfigError, SiteConfig, load_site, parse_site
 from tests.conftest import SMALL_SITE
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from hardware.display import (
+from antre.hardware.display import (
     DisplayContent, OledDisplay, SevenSegmentDisplay, open_display, segment_mapper, seven_segment_text,
 )
 

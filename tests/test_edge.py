@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from broker.acl import Identity
-from broker.topics import Role
-from edge.config import EdgeConfigError, parse_device
-from edge.setup import Assembly, assemble
-from hardware import escpos
-from hardware.escpos import PrinterStatus
+from antre.broker.admin.acl import Identity
+from antre.broker.wire.topics import Role
+from antre.edge.config import EdgeConfigError, parse_device
+from antre.edge.setup import Assembly, assemble
+from antre.hardware import escpos
+from antre.hardware.escpos import PrinterStatus
 from tests.harness import BrokerProc, CentralProc, Device, Site, free_port, running_site, wait_for
-from broker import messages as m
-from central import events as ev
-from central.store import EventStore
+from antre.broker.wire import messages as m
+from antre.central import events as ev
+from antre.central.store import EventStore
 
 DEVICE = """
-mock_gpio = true
 health_interval_s = 5
 
 [device]
@@ -42,11 +41,9 @@ debounce_ms = 0
 
 [display]
 type = "ssd1306"
-mock = true
 
 [printer]
 port = "mock"
-mock = true
 
 [tickets]
 service = "ktp"
@@ -89,7 +86,7 @@ def press(assembly: Assembly, pin: int) -> None:
 def edge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EdgeStack]:
     with running_site(request.param, tmp_path) as running:
         site = running.site
-        gerai = assemble(parse_device(device_toml(site, "gerai", "g1"), "g1.toml"))
+        gerai = assemble(mock=True, config=parse_device(device_toml(site, "gerai", "g1"), "g1.toml"))
         gerai.agent.start()
         try:
             assert gerai.agent.ready.wait(10)
@@ -134,7 +131,7 @@ def test_paper_out_fails_the_job_and_the_ticket_is_not_lost(edge: EdgeStack) -> 
         assert g2.request(m.CallNext(id="g2-after-paper-out")).ticket == "A001"
     finally:
         g2.close()
-    store = EventStore(edge.site.dir / "central.db", "test")
+    store = EventStore(edge.site.dir / "central.db", "test", readonly=True)
     try:
         acks = [e for _, e in store.events() if isinstance(e, ev.PrintAcked)]
     finally:
@@ -184,12 +181,12 @@ def test_provision_writes_a_valid_private_config_and_selftest_runs_it(tmp_path: 
     import threading
 
     from antre.cli import main
-    from edge.main import selftest
+    from antre.edge.main import selftest
 
     site = Site(tmp_path, free_port())
     out = tmp_path / "dev" / "g1.toml"
     assert main(["edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
-                 "--credentials", str(site.credentials_path), "--out", str(out), "--mock",
+                 "--credentials", str(site.credentials_path), "--out", str(out), "--mock", "--serial-port", "mock",
                  "--button", "panggil:17:call_next:recall:no_show", "--service", "ktp"]) == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     config = parse_device(out.read_text(), str(out))
@@ -204,12 +201,12 @@ def test_provision_writes_a_valid_private_config_and_selftest_runs_it(tmp_path: 
         pressed.set()
 
     result: list[int] = []
-    import edge.setup as setup_mod
+    import antre.edge.setup as setup_mod
 
     original = setup_mod.assemble
 
-    def assemble_and_press(cfg):  # type: ignore[no-untyped-def]
-        assembly = original(cfg)
+    def assemble_and_press(cfg, **kwargs):  # type: ignore[no-untyped-def]
+        assembly = original(cfg, **kwargs)
 
         def press_when_asked() -> None:
             if pressed.wait(10):
@@ -220,11 +217,11 @@ def test_provision_writes_a_valid_private_config_and_selftest_runs_it(tmp_path: 
         threading.Thread(target=press_when_asked, daemon=True).start()
         return assembly
 
-    import edge.main as edge_main
+    import antre.edge.main as edge_main
 
     edge_main.assemble = assemble_and_press  # type: ignore[assignment]
     try:
-        result.append(selftest(str(out), report, ask=technician, timeout=10))
+        result.append(selftest(str(out), report, ask=technician, timeout=10, mock=True))
     finally:
         edge_main.assemble = original  # type: ignore[assignment]
     text = report.getvalue()
@@ -240,7 +237,22 @@ def test_provision_rejects_bad_values(tmp_path: Path) -> None:
     site = Site(tmp_path, free_port())
     common = ["edge", "provision", "--site", "test", "--broker-host", "127.0.0.1", "--credentials",
               str(site.credentials_path), "--out", str(tmp_path / "x.toml")]
-    assert main(common + ["--id", "g9"]) == 2  # no credentials for an unknown gerai
-    assert main(common + ["--id", "g1", "--button", "a:99:call_next"]) == 2  # no GPIO 99
-    assert main(common + ["--id", "g1", "--button", "a:17:fly"]) == 2  # no such action
+    assert main(common + ["--id", "g9"]) == 78  # no credentials for an unknown gerai (EX_CONFIG)
+    assert main(common + ["--id", "g1", "--button", "a:99:call_next"]) == 78  # no GPIO 99
+    assert main(common + ["--id", "g1", "--button", "a:17:fly"]) == 78  # no such action
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_mock_hardware_is_chosen_at_run_time_never_by_the_device_file(tmp_path: Path) -> None:
+    from antre.edge.setup import mock_from_env
+
+    site = Site(tmp_path, free_port())
+    text = device_toml(site, "gerai", "g1")
+    parse_device("mock_gpio = false\n" + text.replace('type = "ssd1306"', 'type = "ssd1306"\nmock = false'), "old.toml")
+    for line, key in (("mock_gpio = true\n", "mock_gpio"), ("", "display.mock")):
+        bad = line + text if line else text.replace('type = "ssd1306"', 'type = "ssd1306"\nmock = true')
+        with pytest.raises(EdgeConfigError, match=rf"{key}: mock hardware is chosen when the agent starts"):
+            parse_device(bad, "old.toml")
+    assert mock_from_env({}) == (False, False) and mock_from_env({"ANTRE_MOCK": "0"}) == (False, False)
+    assert mock_from_env({"ANTRE_MOCK": "1"}) == (True, False)
+    assert mock_from_env({"ANTRE_MOCK": "emulator"}) == (True, True)

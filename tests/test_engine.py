@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from central import events as ev
-from central.config import SiteConfig
-from central.engine import Engine, Status
+from antre.central import events as ev
+from antre.central.config import SiteConfig
+from antre.central.engine import Engine, Status
 from tests.conftest import at
 
 DAY = dt.date(2023, 11, 16)  # a Thursday
@@ -307,7 +307,7 @@ def test_replay_rebuilds_identical_state(engine: Engine, small_site: SiteConfig)
 
 
 def test_listed_order_prefers_the_first_service(small_site: SiteConfig) -> None:
-    from central.config import parse_site
+    from antre.central.config import parse_site
     from tests.conftest import SMALL_SITE
 
     text = SMALL_SITE.replace('services = ["kk"]\n', 'services = ["npwp", "kk"]\norder = "listed"\n', 1)

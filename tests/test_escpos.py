@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hardware import escpos
-from hardware.escpos import PrinterStatus, parse_status, status_bytes
-from hardware.mock_printer import MockPrinter
-from hardware.printer import SerialPrinter, Ticket, render_ticket
+from antre.hardware import escpos
+from antre.hardware.escpos import PrinterStatus, parse_status, status_bytes
+from antre.hardware.mock_printer import MockPrinter
+from antre.hardware.printer import SerialPrinter, Ticket, render_ticket
 
 TICKET = Ticket(
     site_name="Mal Pelayanan Publik Kota Kupang",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hardware.gestures import Gesture, GestureDetector, GestureTiming
+from antre.hardware.gestures import Gesture, GestureDetector, GestureTiming
 
 T = GestureTiming(debounce=0.03, double_window=0.35, hold_time=1.2)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from broker import codec
-from broker import messages as m
-from broker.acl import Identity
-from broker.topics import Role, Topics
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.broker.admin.acl import Identity
+from antre.broker.wire.topics import Role, Topics
 from tests.harness import Device, Stack, Watcher, kill, running_site, wait_for
 
 BROKERS = ["mosquitto", "embedded"]
@@ -49,7 +49,7 @@ def test_ticket_call_and_display(stack: Stack) -> None:
         assert (state.status, state.number, state.waiting, state.priority) == ("serving", 1, 0, "elderly")
 
         # a display that connects later gets the retained truth at once
-        late = Device(site, Role.GERAI, "g1")
+        late = Device(site, Role.MONITOR, "t1", subscribe=[Topics("test").gerai("g1", "state")])
         try:
             assert late.wait_state(lambda s: s.ticket == "A001").rev == state.rev
         finally:
@@ -117,7 +117,8 @@ def test_a_device_cannot_speak_for_another_gerai(stack: Stack) -> None:
         kiosk.request(m.TakeTicket(id="k1-acl-00002", service="ktp"))
         # g2, with its own valid credentials, publishes a call on g1's topic
         g2.publish_raw(codec.encode(m.CallNext(id="spoofed-0001")), topic=Topics("test").gerai("g1", "cmd"))
-        # ... and tries to read g1's state
+        # ... and tries to read g1's state (one connection per identity: g2 itself goes first)
+        g2.close()
         spy = Device(site, Role.GERAI, "g2", subscribe=[Topics("test").gerai("g1", "state")])
         # g1's own call is the first call g1 ever makes: it gets A001, so the spoof had no effect
         mine = g1.request(m.CallNext(id="g1-acl-00001"))
@@ -192,7 +193,7 @@ def test_central_killed_and_restarted_loses_nothing(stack: Stack) -> None:
         stack.central.wait_ready()
         # 10 calls were made: the display converges to the 10th ticket, 20 waiting
         g3.wait_state(lambda s: s.ticket == "B010" and s.waiting == 20, timeout=20)
-        fresh = Device(site, Role.GERAI, "g3")
+        fresh = Device(site, Role.MONITOR, "t1", subscribe=[Topics("test").gerai("g3", "state")])
         try:
             fresh.wait_state(lambda s: s.ticket == "B010" and s.waiting == 20, timeout=20)
         finally:
@@ -206,10 +207,10 @@ def test_clean_shutdown_on_sigterm_publishes_offline_presence(stack: Stack) -> N
     site = stack.site
     watcher = Watcher(site, Identity(Role.LOBBY, "lobby-1"), [Topics("test").central_presence()])
     try:
-        wait_for(lambda: any(p.online for p in watcher.decoded("/presence", "presence", m.Presence)), 10, "online")
+        wait_for(lambda: any(p.online for p in watcher.decoded("/presence", "presence", m.CentralLease)), 10, "online")
         stack.central.signal(signal.SIGTERM)
         assert stack.central.wait(20) == 0
-        wait_for(lambda: not watcher.decoded("/presence", "presence", m.Presence)[-1].online, 10, "offline presence")
+        wait_for(lambda: not watcher.decoded("/presence", "presence", m.CentralLease)[-1].online, 10, "offline presence")
         assert "antre central stopped" in stack.central.output()
     finally:
         watcher.close()

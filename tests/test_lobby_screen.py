@@ -15,13 +15,13 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import pygame  # noqa: E402
 
-from broker import messages as m  # noqa: E402
-from broker.acl import Identity  # noqa: E402
-from broker.topics import Role  # noqa: E402
-from central.config import SiteConfig  # noqa: E402
-from central.lobby import screen  # noqa: E402
-from central.lobby.app import LobbyApp  # noqa: E402
-from central.lobby.screen import ScreenModel, ServiceInfo, render_png, sample_board  # noqa: E402
+from antre.broker.wire import messages as m  # noqa: E402
+from antre.broker.admin.acl import Identity  # noqa: E402
+from antre.broker.wire.topics import Role  # noqa: E402
+from antre.central.config import SiteConfig  # noqa: E402
+from antre.lobby import screen  # noqa: E402
+from antre.lobby.app import LobbyApp  # noqa: E402
+from antre.lobby.screen import ScreenModel, ServiceInfo, render_png, sample_board  # noqa: E402
 from tests.harness import Device, Site, running_site, wait_for  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, 9, 15, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -84,7 +84,7 @@ def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
 
 
 def test_a_call_reaches_the_lobby_board_and_the_announcement_queue(running: Site, tmp_path: Path) -> None:
-    from central.lobby.voicepack import VoicePack
+    from antre.lobby.voicepack import VoicePack
 
     site = running
     app = LobbyApp(site.config, "lobby-1", site.address(Identity(Role.LOBBY, "lobby-1")),
@@ -93,14 +93,14 @@ def test_a_call_reaches_the_lobby_board_and_the_announcement_queue(running: Site
     kiosk = Device(site, Role.KIOSK, "k1")
     g1 = Device(site, Role.GERAI, "g1")
     try:
-        assert app.link.wait_connected(10)
+        assert app.link.connected.wait(10)
         kiosk.request(m.TakeTicket(id="k1-lobby-0001", service="ktp"))
         g1.request(m.CallNext(id="g1-lobby-0001"))
         wait_for(lambda: app.board is not None and any(g.ticket == "A001" for g in app.board.gerai), 10,
                  "A001 on the lobby board")
         wait_for(lambda: app.calls and app.calls[-1].ticket == "A001", 10, "the announcement")
         assert app.announcer is not None
-        wait_for(lambda: "a-20" in "".join(app.announcer.queue.played), 10, "announced (played or playing)")
+        wait_for(lambda: "-A001-1" in "".join(app.announcer.queue.played), 10, "announced (played or playing)")
         surface = pygame.Surface((1280, 720))
         screen.draw(surface, app.model())
         assert _has(surface, (0.0, 0.12, 0.17, 0.3), screen.HIGHLIGHT) > 100  # gerai 1 highlighted

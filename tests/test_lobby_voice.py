@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from broker import messages as m
-from central.lobby import voicepack
-from central.lobby.announcer import AnnouncementQueue, Announcer
-from central.lobby.speech import announcement, clip_texts, number_words, spell_ticket
-from central.lobby.voicepack import VoicePack
+from antre.broker.wire import messages as m
+from antre.lobby import voicepack
+from antre.lobby.announcer import AnnouncementQueue, Announcer
+from antre.lobby.speech import announcement, clip_texts, number_words, spell_ticket
+from antre.lobby.voicepack import VoicePack
 
 
 @pytest.mark.parametrize(

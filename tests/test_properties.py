@@ -33,11 +33,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from broker import messages as m
-from central.config import parse_site
-from central.engine import Status
-from central.service import REPLY_RETENTION_S, Handled, QueueService
-from central.store import EventStore, StorageError
+from antre.broker.wire import messages as m
+from antre.central.config import parse_site
+from antre.central.engine import Status
+from antre.central.service import REPLY_RETENTION_S, Handled, QueueService
+from antre.central.store import EventStore, StorageError
 from tests.conftest import SMALL_SITE, at
 
 CONFIG = parse_site(SMALL_SITE, "small.toml")

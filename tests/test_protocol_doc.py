@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from broker import codec
-from broker import messages as m
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
 
 DOC = Path(__file__).resolve().parent.parent / "broker" / "PROTOCOL.md"
 CHANNEL_OF_KIND = {kind: ch for ch, kinds in codec.CHANNEL_KINDS.items() for kind in kinds}

@@ -1,31 +1,68 @@
-"""The queue engine imports no MQTT, no pygame, no hardware (checked in a fresh interpreter)."""
+"""The layout's rules, checked in fresh interpreters.
+
+* The queue engine imports no MQTT, no pygame, no hardware.
+* A gerai agent imports nothing of the central or the lobby, and no pygame or amqtt.
+* A lobby imports nothing of the queue engine, its log or its service (it reads the
+  site file), and no amqtt.
+* Nothing imports the bare role folders (``broker``, ``central``...): one namespace,
+  ``antre.*``, or two copies of a module could exist side by side.
+"""
 
 from __future__ import annotations
 
+import pkgutil
 import subprocess
 import sys
 
+import pytest
+
+import antre
 from tests.conftest import ROOT
 
-FORBIDDEN = ["paho", "amqtt", "pygame", "gpiozero", "serial", "luma", "lgpio", "PIL", "hardware", "edge"]
+ROLES = ["broker", "central", "edge", "hardware", "lobby"]
 
-PROBE = f"""
-import sys
-import central.engine, central.service, central.store, central.config, central.views, central.audit
-import broker.codec, broker.topics, broker.messages
-loaded = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})
-print(','.join(loaded))
-"""
+
+def _loaded(imports: str, prefixes: list[str]) -> list[str]:
+    probe = (f"import sys\n{imports}\n"
+             f"print(','.join(sorted(m for m in sys.modules if any(m == p or m.startswith(p + '.') "
+             f"for p in {prefixes!r}))))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+ENGINE = ("import antre.central.engine, antre.central.service, antre.central.store, antre.central.config, "
+          "antre.central.views, antre.central.audit, antre.broker.wire.codec, antre.broker.wire.topics, "
+          "antre.broker.wire.messages")
 
 
 def test_engine_imports_no_transport_display_or_hardware() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out == "", f"the engine pulled in: {out}"
+    assert _loaded(ENGINE, ["paho", "amqtt", "pygame", "gpiozero", "serial", "luma", "lgpio", "PIL",
+                            "antre.hardware", "antre.edge", "antre.lobby", "antre.broker.link"]) == []
+
+
+def test_a_gerai_agent_imports_nothing_of_the_central_or_the_lobby() -> None:
+    imports = "import antre.edge.agent, antre.edge.setup, antre.edge.main, antre.edge.config"
+    assert _loaded(imports, ["antre.central", "antre.lobby", "pygame", "amqtt", "antre.broker.admin.embedded"]) == []
+
+
+def test_a_lobby_imports_nothing_of_the_queue() -> None:
+    imports = "import antre.lobby.app, antre.lobby.announcer, antre.lobby.screen, antre.lobby.voicepack"
+    assert _loaded(imports, ["antre.central.engine", "antre.central.service", "antre.central.store",
+                             "antre.central.runner", "amqtt", "antre.edge", "antre.hardware"]) == []
+
+
+def test_nothing_imports_the_bare_role_folders() -> None:
+    names = [m.name for m in pkgutil.walk_packages(antre.__path__, "antre.")
+             if not m.name.startswith(("antre.firmware", "antre.examples", "antre.__main__"))]
+    imports = "\n".join(f"import {n}" for n in names)
+    assert _loaded(imports, ROLES) == []
 
 
 def test_the_probe_would_notice_a_forbidden_import() -> None:
-    probe = PROBE.replace("import sys\n", "import sys, sqlite3, json as paho\nsys.modules['paho'] = paho\n")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "paho"
+    assert _loaded("import json as paho, sys; sys.modules['paho'] = paho", ["paho"]) == ["paho"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_folder_is_the_subpackage_of_the_same_name(role: str) -> None:
+    link = ROOT / "antre" / role
+    assert link.is_symlink() and link.resolve() == ROOT / role

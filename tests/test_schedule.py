@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from central.config import SiteConfig
-from central.schedule import ScheduleError, Window
+from antre.central.config import SiteConfig
+from antre.central.schedule import ScheduleError, Window
 
 FRIDAY = dt.date(2023, 11, 17)
 THURSDAY = dt.date(2023, 11, 16)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from broker import codec
-from broker import messages as m
-from central.config import SiteConfig
-from central.service import QueueService
-from central.store import EventStore
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.central.config import SiteConfig
+from antre.central.service import QueueService
+from antre.central.store import EventStore
 from tests.conftest import at
 
 DAY = dt.date(2023, 11, 17)  # a Friday
@@ -148,3 +148,21 @@ def test_tick_opens_the_next_day_and_touches_every_display(service: QueueService
     h = service.tick(at(DAY + dt.timedelta(days=1), 0, 0, 5))
     assert h is not None and h.touched_gerai == {"g1", "g2", "g3", "g4"}
     assert service.engine.waiting_in("ktp") == 0
+
+
+def test_two_presses_of_call_next_within_the_guard_call_one_citizen(small_site: SiteConfig, tmp_path: Path) -> None:
+    """The field report: two presses during a 4 s hang were applied together, 3-4 s late: A003 was
+    called and marked served in the same instant.  Their press times are 1 s apart: one call."""
+    t = at(DAY, 9)
+    s = QueueService.open(small_site, EventStore(tmp_path / "log.db", "test"), t)
+    for i in range(3):
+        s.handle("kiosk", "k1", m.TakeTicket(id=f"k1-guard-00{i}", service="kk"), t)
+    first = s.handle("gerai", "g3", m.CallNext(id="g3-guard-001", ts=t + 0.5), t + 4)
+    second = s.handle("gerai", "g3", m.CallNext(id="g3-guard-002", ts=t + 1.5), t + 4)
+    assert (first.reply.code, first.reply.ticket) == ("called", "B001")
+    assert (second.reply.ok, second.reply.code) == (False, "double_press") and "B001" in second.reply.text_id
+    assert s.engine.current_of("g3").number == "B001"  # type: ignore[union-attr]  # still being served
+    later = s.handle("gerai", "g3", m.CallNext(id="g3-guard-003", ts=t + 3.6), t + 5)  # a real next press
+    assert (later.reply.code, later.reply.ticket) == ("called", "B002")
+    tool = s.handle("gerai", "g3", m.CallNext(id="g3-guard-004"), t + 5)  # no ts: a tool, not a button
+    assert (tool.reply.code, tool.reply.ticket) == ("called", "B003")

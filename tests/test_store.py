@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from broker import messages as m
-from central.config import SiteConfig
-from central.service import QueueService
-from central.store import EventStore, StorageError
+from antre.broker.wire import messages as m
+from antre.central.config import SiteConfig
+from antre.central.service import QueueService
+from antre.central.store import EventStore, StorageError
 from tests.conftest import ROOT, SMALL_SITE, at
 from tests.crashsim import START, stream
 
@@ -69,7 +69,7 @@ def test_kill_9_loses_nothing_acknowledged_and_applies_nothing_twice(tmp_path: P
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
 
-    from central.config import load_site
+    from antre.central.config import load_site
 
     config = load_site(config_path)
     store = EventStore(db, "test")
@@ -105,7 +105,7 @@ def test_full_disk_stops_with_a_clear_error_and_keeps_nothing_half_done(
     service.handle("kiosk", "k1", m.TakeTicket(id="kiosk-0000001", service="ktp"), t)
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
     store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
-    with pytest.raises(StorageError, match="cannot commit .*full.*nothing of this batch was acknowledged"):
+    with pytest.raises(StorageError, match="cannot commit .*the disk is full.*Nothing of this batch was acknowledged"):
         for i in range(2, 500):
             service.handle("kiosk", "k1", m.TakeTicket(id=f"kiosk-{i:07d}", service="kk"), t + i)
     store.close()
@@ -118,7 +118,7 @@ def test_full_disk_stops_with_a_clear_error_and_keeps_nothing_half_done(
 def test_corrupt_file_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "log.db"
     db.write_bytes(b"this is not a database, it is a shopping list" * 100)
-    with pytest.raises(StorageError, match="restore it from a backup"):
+    with pytest.raises(StorageError, match="restore the latest backup"):
         EventStore(db, "test")
 
 

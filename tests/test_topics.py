@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.topics import Channel, Role, TopicError, Topics, check_id, parse
+from antre.broker.wire.topics import Channel, Role, TopicError, Topics, check_id, parse
 
 
 def test_builds_the_documented_tree() -> None:

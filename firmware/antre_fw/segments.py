@@ -30,13 +30,44 @@ def encode(text, digits):
     return [0] * (digits - len(out)) + out
 
 
-def display_text(ticket, waiting, status, digits, online):
+def fit_number(ticket, digits, phase=0):
+    """A ticket number on ``digits`` positions, never cut: as printed when it fits (A012);
+    else with as few of the sequence's leading zeros dropped as needed (AB012 -> AB12 on 4
+    digits); else the prefix and the sequence in turn, ``phase`` 0 and 1 (AB123 -> AB, 123)."""
+    if len(ticket) <= digits:
+        return ticket
+    i = 0
+    while i < len(ticket) and not ("0" <= ticket[i] <= "9"):
+        i += 1
+    prefix, seq = ticket[:i], ticket[i:]
+    while len(prefix) + len(seq) > digits and len(seq) > 1 and seq[0] == "0":
+        seq = seq[1:]
+    if len(prefix) + len(seq) <= digits:
+        return prefix + seq
+    return prefix if phase % 2 == 0 else seq[-digits:]
+
+
+def frames(ticket, digits):
+    """2 when :func:`fit_number` shows the prefix and the sequence in turn, else 1."""
+    if ticket is None or len(ticket) <= digits:
+        return 1
+    return 1 if fit_number(ticket, digits, 0) == fit_number(ticket, digits, 1) else 2
+
+
+def display_text(ticket, waiting, status, digits, online, phase=0):
+    """What the number display shows.  ``digits`` >= 8: the number left, the waiting count
+    right (as the Pi's MAX7219), when both fit with a space between; else the number only."""
     if not online:
         return "OFF"
     if status == "paused":
         return "----"
-    number = ticket or "----"
+    if ticket is None:
+        number = "----"
+    else:
+        number = fit_number(ticket, digits, phase)
     if digits >= 8:
         w = str(min(waiting, 9999))
-        return number + " " * (8 - len(number) - len(w)) + w
+        gap = digits - len(number) - len(w)
+        if gap >= 1:
+            return number + " " * gap + w
     return number

@@ -2,19 +2,24 @@
 
 
 class Pin:
-    IN, OUT, PULL_UP, IRQ_FALLING, IRQ_RISING = 0, 1, 1, 2, 1
+    IN, OUT, OPEN_DRAIN, PULL_UP, IRQ_FALLING, IRQ_RISING = 0, 1, 2, 1, 2, 1
 
     def __init__(self, number, mode=0, pull=None, value=1):
         self.number = number
         self.level = 1 if value is None else value
+        self.mode = mode
         self.handler = None
+        self.hard = False
 
-    def init(self, mode=0, value=None):
+    def init(self, mode=-1, pull=-1, value=None):
+        if mode != -1:
+            self.mode = mode
         if value is not None:
             self.level = value
 
-    def irq(self, handler=None, trigger=3):
+    def irq(self, handler=None, trigger=3, hard=False):
         self.handler = handler
+        self.hard = hard
 
     def value(self, v=None):
         if v is None:
@@ -38,9 +43,5 @@ class WDT:
         self.feeds += 1
 
 
-def disable_irq():
-    return 1
-
-
-def enable_irq(state):
-    pass
+def unique_id():
+    return b"\xde\xad\xbe\xef\x01\x02"
