@@ -41,6 +41,7 @@ export in a background thread, the commit from a hook of the writer loop
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -301,6 +302,13 @@ def export_day(log_path: str, site: str, epoch: int | None, span: DaySpan, direc
     partial = directory / f".{name}.partial"
     try:
         directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        error = classify_os_error(str(directory), "create the archive directory", exc)
+        if isinstance(exc, FileExistsError):
+            error = StorageError(f"cannot create the archive directory {directory}: a file of that name is in the "
+                                 "way (move it, or set [store] archive to another directory)", StorageCause.IO)
+        raise error from None
+    try:
         with open(partial, "wb") as f:
             half = len(data) // 2
             f.write(data[:half])
@@ -316,7 +324,8 @@ def export_day(log_path: str, site: str, epoch: int | None, span: DaySpan, direc
         digest, size = sha256_of(final)
         back = parse_archive(final.read_bytes(), str(final))
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         raise classify_os_error(str(final), "write the archive file", exc) from None
     if back.header != header or back.lines != rows:
         raise StorageError(f"archive file {final} did not read back as written; day {span.day} is not archived "
@@ -448,6 +457,14 @@ class LogArchiver:
                       self.retry_s, exc.report())
         else:
             log.exception("archiving the log failed (retry in %.0f s)", self.retry_s, exc_info=exc)
+
+    def wait_export(self, timeout: float) -> bool:
+        """Wait until the export under way (if any) is done; True if none is running any more."""
+        job = self._job
+        if job is None:
+            return True
+        done, _ = concurrent.futures.wait([job], timeout)
+        return bool(done)
 
     def close(self) -> None:
         """Wait for an export under way (its file is unreferenced until a commit; a later round redoes it)."""
