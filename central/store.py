@@ -8,6 +8,14 @@ acknowledged; ``"normal"`` survives a crash of the process but may lose the
 last commits on a power cut; ``"off"`` exists to measure what durability
 costs and is never for production.
 
+Opening a log costs the same whatever its history: the file must be an SQLite
+database holding this site's log; the replay reads today's events and the
+command ids of the reply window (an index), nothing older.  Every page is checked (``PRAGMA quick_check``)
+before each day is archived and by ``antre central check-log``.  Days older than
+the retention leave the log for their archive files (:mod:`antre.central.archive`;
+the ``archived`` table names them); :class:`~antre.central.history.History`
+reads both.
+
 Any storage failure (disk full, corrupt file, unreadable event) raises
 :class:`StorageError`, whose message says what happened and what to do; the
 service must stop rather than carry on with state it cannot keep.

@@ -18,8 +18,9 @@ from antre.central.service import QueueService
 
 
 def play_day(service: QueueService, day: dt.date, tickets: int, *, seed: int = 0, start: dt.time = dt.time(8),
-             tag: str = "h") -> int:
-    """Play ``tickets`` citizens through ``day`` from ``start`` (site time); returns the commands sent.
+             hours: float = 7.0, tag: str = "h") -> int:
+    """Play ``tickets`` citizens through ``day`` from ``start`` for ``hours`` (site time); returns the
+    commands sent.
 
     Command ids are ``<tag>-<YYYYMMDD>-<n>``: unique across days and runs with different tags.
     """
@@ -28,6 +29,7 @@ def play_day(service: QueueService, day: dt.date, tickets: int, *, seed: int = 0
     kiosks = list(config.kiosks) or ["k-sim"]
     gerai = list(config.gerai)
     t = dt.datetime.combine(day, start, config.zone).timestamp()
+    gap = hours * 3600 / max(tickets, 1)  # between two citizens, on average
     sent = 0
 
     def send(role: str, device: str, make: type[m.Command], **fields: object) -> m.Reply:
@@ -37,7 +39,7 @@ def play_day(service: QueueService, day: dt.date, tickets: int, *, seed: int = 0
         return service.handle(role, device, command, t).reply  # type: ignore[arg-type]
 
     for i in range(tickets):
-        t += rng.uniform(5, 25) * 400 / max(tickets, 1)
+        t += rng.uniform(0.4, 1.0) * gap
         kiosk = rng.choice(kiosks)
         allowed = config.kiosks[kiosk].services if kiosk in config.kiosks else []
         svc = rng.choice(allowed or list(config.services))
@@ -46,11 +48,11 @@ def play_day(service: QueueService, day: dt.date, tickets: int, *, seed: int = 0
                                                                priority=prio), t)  # type: ignore[arg-type]
         sent += 1
         for job in handled.print_jobs:
-            t += rng.uniform(0.5, 2)
+            t += rng.uniform(0.01, 0.05) * gap
             send("kiosk", kiosk, m.PrintAck, job=job.job, ok=rng.random() > 0.02,
                  status="ok" if rng.random() > 0.02 else "paper_out")
-        for g in rng.sample(gerai, k=max(1, len(gerai) // 3)):
-            t += rng.uniform(1, 5)
+        for g in rng.sample(gerai, k=min(len(gerai), 1 + (rng.random() < 0.3))):  # about one call a ticket
+            t += rng.uniform(0.01, 0.1) * gap
             r = rng.random()
             if r < 0.80:
                 send("gerai", g, m.CallNext, complete_current=True)
@@ -60,7 +62,7 @@ def play_day(service: QueueService, day: dt.date, tickets: int, *, seed: int = 0
                 send("gerai", g, m.Recall)
             elif r < 0.96:
                 send("gerai", g, m.Pause, reason="istirahat")
-                t += rng.uniform(30, 300)
+                t += rng.uniform(0.05, 0.2) * gap
                 send("gerai", g, m.Resume)
             else:
                 send("gerai", g, m.Done)
