@@ -345,8 +345,12 @@ def commit_day(store: EventStore, record: ArchiveRecord, directory: Path, checkp
 
 
 def days_due(store: EventStore, retention_days: int, today: dt.date) -> list[DaySpan]:
-    """The live days more than ``retention_days`` before ``today``, oldest first (never the log's latest day)."""
+    """The live days more than ``retention_days`` before ``today``, oldest first; never the log's latest
+    day, and ``today`` is taken no later than that day (a clock set far ahead archives nothing early)."""
     spans = store.day_spans()
+    if not spans:
+        return []
+    today = min(today, dt.date.fromisoformat(spans[-1].day))
     cutoff = (today - dt.timedelta(days=retention_days)).isoformat()
     return [s for s in spans[:-1] if s.day < cutoff]
 

@@ -131,11 +131,31 @@ def test_the_archive_file_format(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_reader_beside_the_central_sees_a_day_whole_on_one_side(tmp_path: Path) -> None:
+    config, db = _history(tmp_path, days=4, tickets=10)
+    first = dt.date(2024, 1, 1)
+    reader = History.open(config)
+    live = list(reader.events(first))
+    writer = EventStore(db, "test")
+    with reader.store.snapshot():  # a reader in the middle of its work ...
+        assert reader.days()[0].where == "live"
+        archive_due(writer, archive_dir(db), 1, FIRST + dt.timedelta(days=3))  # ... when the day is archived
+        assert list(reader.events(first)) == live  # still the live rows of its snapshot, whole
+    assert reader.days()[0].where == "archive"  # the next read: the archive file, the same events
+    assert list(reader.events(first)) == live
+    assert [d.day for d in reader.days()] == [first + dt.timedelta(days=i) for i in range(4)]
+    reader.close()
+    writer.close()
+
+
 def test_the_retention_never_archives_the_current_day(tmp_path: Path) -> None:
     config, db = _history(tmp_path, days=3)
     store = EventStore(db, "test")
-    assert [s.day for s in days_due(store, 1, FIRST + dt.timedelta(days=30))] == ["2024-01-01", "2024-01-02"]
-    assert days_due(store, 62, FIRST + dt.timedelta(days=30)) == []
+    assert [s.day for s in days_due(store, 1, FIRST + dt.timedelta(days=2))] == ["2024-01-01"]
+    assert days_due(store, 62, FIRST + dt.timedelta(days=2)) == []
+    # a clock set far ahead counts from the log's latest day, and never takes that day
+    assert [s.day for s in days_due(store, 1, FIRST + dt.timedelta(days=3000))] == ["2024-01-01"]
+    assert [s.day for s in days_due(store, 0, FIRST + dt.timedelta(days=3000))] == ["2024-01-01", "2024-01-02"]
     store.close()
 
 
@@ -344,10 +364,10 @@ def test_a_running_central_archives_and_audits_beside_it(tmp_path: Path, capsys:
     today = dt.datetime.now(site.config.zone).date()
     first = today - dt.timedelta(days=8)
     store = EventStore(site.config.store.path, site.config.site_id, "off")
-    play_days(QueueService.open(site.config, store, 0), first, 8, 15)  # up to yesterday
+    play_days(QueueService.open(site.config, store, 0), first, 9, 15)  # up to today (08:00-15:00)
     store.close()
     db = Path(site.config.store.path)
-    days = [first + dt.timedelta(days=i) for i in range(8)]
+    days = [first + dt.timedelta(days=i) for i in range(9)]
     before = {d: _audit(capsys, site.config_path, d) for d in days}
 
     from antre.sim.procs import BrokerProc
