@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -140,7 +142,13 @@ def build_wheelhouse(out: str | Path, log: TextIO, *, arch: str | None = None, p
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("antre-*.whl"):
         old.unlink()  # never two versions of antre side by side
-    _pip(["wheel", "--no-deps", "--wheel-dir", str(out), str(src)], log)
+    with tempfile.TemporaryDirectory(prefix="antre-src-") as tmp:
+        # a copy: building in the tree would leave build/ and antre.egg-info in it
+        copy = Path(tmp) / "src"
+        shutil.copytree(src, copy, symlinks=True, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".mypy_cache", ".pytest_cache",
+            ".hypothesis", ".cache", "var", "node_modules"))
+        _pip(["wheel", "--no-deps", "--wheel-dir", str(out), str(copy)], log)
     built = sorted(out.glob("antre-*.whl"))
     if len(built) != 1:
         raise DeployError(f"expected one antre wheel in {out}, found {[p.name for p in built]}")
