@@ -119,7 +119,7 @@ class EdgeAgent:
             TlsSettings(b.cafile) if b.cafile else None, keepalive=b.keepalive,
         )
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
-                                          version=__version__))
+                                          version=__version__, contract=m.CONTRACT))
         channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if self.role is Role.GERAI else [])
         self.link = link_factory(LinkSpec(
             address,
@@ -146,7 +146,7 @@ class EdgeAgent:
         self._wake.set()
         self._jobs.put(None)
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
-                                          version=__version__, ts=self.clock()))
+                                          version=__version__, ts=self.clock(), contract=m.CONTRACT))
         self.link.stop(final=[(self.topics.device(self.role, self.device, Channel.PRESENCE), offline, True)])
         for t in self._threads:
             if t.is_alive():
