@@ -126,6 +126,7 @@ def board(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Board:
                 remaining_quota=engine.remaining_quota(sid),
                 est_wait_min=engine.estimate_wait_minutes(sid, waiting),
                 open=config.schedules[sid].is_serving(local),
+                issuing=sid not in engine.issuing_stopped,
             )
         )
     return m.Board(
@@ -137,6 +138,7 @@ def board(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Board:
         gerai=tiles,
         services=services,
         calls=[_board_call(engine, c) for c in list(engine.recent_calls)[-BOARD_CALLS:]],
+        message=engine.lobby_message[:200],
     )
 
 
