@@ -285,7 +285,7 @@ class LiveSite:
                 printer=h.printer if h else None, cpu_temp_c=h.cpu_temp_c if h else None,
                 rssi_dbm=h.rssi_dbm if h else None, free_heap_bytes=h.free_heap_bytes if h else None,
                 reset_cause=h.reset_cause if h else None, uptime_s=h.uptime_s if h else None,
-                display=h.display if h else "absent", buttons=h.buttons if h else "absent",
+                display=h.display if h else "-", buttons=h.buttons if h else "-",
                 faults=tuple(h.faults) if h else (), problems=tuple(text for _, text, _ in problems),
             ))
         return rows
