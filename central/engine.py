@@ -547,7 +547,8 @@ class Engine:
         windows = self.config.schedules[service].windows(local.date())
         minute = local.hour * 60 + local.minute + local.second / 60
         left = max(0.0, windows[-1].end - minute) if windows else 0.0
-        servable = int(left * open_count / self.avg_service_minutes(service))
+        # at least a minute a citizen: a few instant services (a test, a mistaken press) must not promise thousands
+        servable = int(left * open_count / max(1.0, self.avg_service_minutes(service)))
         return servable - self.waiting_in(service)
 
     def refuse(

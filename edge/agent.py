@@ -441,7 +441,7 @@ class EdgeAgent:
         the display, the buttons or the faults change: technicians are told of a dead printer within
         seconds (the operations console's alarm), not at the next periodic report."""
         interval = self.config.health_interval_s
-        last_sent = -interval
+        last_sent = -float(interval)
         last_key: tuple[object, ...] | None = None
         while not self._stop.wait(min(CHANGE_POLL_S, interval)):
             if not self.link.connected.is_set():
