@@ -25,6 +25,11 @@ from antre.console.history import DayFigures
 
 log = logging.getLogger(__name__)
 
+#: the pages whose content a change touches (their SSE streams re-render only for their own changes)
+ALL_PAGES = frozenset({"site", "counter", "day", "fleet"})
+QUEUE_PAGES = frozenset({"site", "counter", "day"})
+NOTHING: frozenset[str] = frozenset()
+
 PRINTER_FAULTS = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 PRINTER_WARNINGS = frozenset({"paper_near_end"})
 #: the central's lease is late after this many renewal periods
@@ -149,52 +154,57 @@ class LiveSite:
         return [(f"{p}/gerai/+/state", 1), (self.topics.all_presence(), 1), (self.topics.all_health(), 0),
                 (self.topics.board(), 1), (self.topics.central_presence(), 1)]
 
-    def ingest(self, topic: str, payload: bytes, now: float) -> bool:
-        """Take one message; True when it changed what a page shows.  Never raises on bad input."""
+    def ingest(self, topic: str, payload: bytes, now: float) -> frozenset[str]:
+        """Take one message; returns the pages whose content it changed (empty: none).  Never raises
+        on bad input."""
         if not payload:
-            return False  # a cleared retained message
+            return NOTHING  # a cleared retained message
         try:
             where = parse(topic)
         except TopicError:
-            return False
+            return NOTHING
         if where.site != self.config.site_id:
-            return False
+            return NOTHING
+        pages = QUEUE_PAGES
         try:
             if where.channel == "board":
                 board = codec.decode(payload, "board", m.Board)
                 if self.board is not None and board.epoch == self.board.epoch and board.rev < self.board.rev:
-                    return False
+                    return NOTHING
                 self.board = board
             elif where.role is Role.CENTRAL:
                 lease = codec.decode(payload, Channel.PRESENCE)
                 if not isinstance(lease, m.CentralLease):
-                    return False
+                    return NOTHING
                 self.lease, self.lease_heard = lease, now
+                pages = frozenset({"site", "fleet"})
             elif where.channel is Channel.STATE and where.device is not None:
                 state = codec.decode(payload, Channel.STATE, m.GeraiState)
                 old = self.gerai.get(where.device)
                 if old is not None and state.epoch == old.epoch and state.rev < old.rev:
-                    return False
+                    return NOTHING
                 self.gerai[where.device] = state
             elif where.channel is Channel.PRESENCE and where.role is not None and where.device is not None:
                 key = (where.role.value, where.device)
                 self.presence[key] = codec.decode(payload, Channel.PRESENCE, m.Presence)
                 self.heard[key] = now
+                pages = frozenset({"site", "counter", "fleet"})
             elif where.channel is Channel.HEALTH and where.role is not None and where.device is not None:
                 key = (where.role.value, where.device)
                 health = codec.decode(payload, Channel.HEALTH, m.Health)
                 old_h = self.health.get(key)
                 if old_h is not None and health.ts < old_h.ts:
-                    return False
+                    return NOTHING
                 self.health[key] = health
                 self.heard[key] = now
+                pages = frozenset({"fleet"})
             else:
-                return False
+                return NOTHING
         except ProtocolError as exc:
             log.debug("ignored an invalid message on %s: %s", topic, exc)
-            return False
+            return NOTHING
         self.version += 1
-        return True
+        return pages
 
     def set_figures(self, figures: DayFigures) -> None:
         self.figures = figures

@@ -46,14 +46,14 @@ from antre.console.accounts import Accounts, Role, User
 from antre.console.forms import FormError
 from antre.console.history import LogFigures
 from antre.console.link import ConsoleLink, NoReply
-from antre.console.live import LiveSite
+from antre.console.live import ALL_PAGES, QUEUE_PAGES, LiveSite
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "antre_console"
 #: SSE: at most one push per client this often (seconds), however fast the site changes
-PUSH_MIN_INTERVAL = 0.05
+PUSH_MIN_INTERVAL = 0.02
 #: SSE: a comment line this often keeps proxies and the browser's connection awake
 SSE_PING_S = 15
 TICK_S = 1.0
@@ -71,22 +71,32 @@ _NONCE = re.compile(r"^[0-9a-f]{16}$")
 
 
 class Changes:
-    """A version number the SSE streams wait on (bumped on the loop's thread)."""
+    """A version number per page that the SSE streams wait on (bumped on the loop's thread): a
+    stream renders again only when something of its own page changed."""
 
     def __init__(self) -> None:
-        self.version = 0
+        self.versions: dict[str, int] = dict.fromkeys(ALL_PAGES, 0)
         self._event = asyncio.Event()
 
-    def bump(self) -> None:
-        self.version += 1
+    def version(self, page: str) -> int:
+        return self.versions.get(page, 0)
+
+    def bump(self, pages: frozenset[str] = ALL_PAGES) -> None:
+        if not pages:
+            return
+        for page in pages:
+            self.versions[page] = self.versions.get(page, 0) + 1
         event, self._event = self._event, asyncio.Event()
         event.set()
 
-    async def wait(self, seen: int, timeout: float) -> None:
-        if self.version != seen:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+    async def wait(self, page: str, seen: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.version(page) == seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), left)
 
 
 @dataclass
@@ -136,6 +146,8 @@ class Console:
         self.changes = Changes()
         self.limiter = RateLimiter(config.console.login_attempts, config.console.login_window_s)
         self._refreshing = False
+        #: fragment -> (version, html): every browser on a page shares one rendering per change
+        self._cache: dict[str, tuple[int, str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.started = time.monotonic()
         #: touched by the ticker every second: the systemd watchdog pings while it moves
@@ -180,9 +192,10 @@ class Console:
 
     def on_message(self, topic: str, payload: bytes) -> None:
         """From the link, on the loop."""
-        if self.live.ingest(topic, payload, self.now()):
+        pages = self.live.ingest(topic, payload, self.now())
+        if pages:
             self._evaluate()
-            self.changes.bump()
+            self.changes.bump(pages)
             fig = self.live.figures
             if self.log_figures is not None and self.live.log_position() > (fig.seq if fig else 0):
                 self._refresh_figures()
@@ -203,7 +216,7 @@ class Console:
                     await asyncio.to_thread(reader.refresh)
                     self.live.set_figures(reader.figures(self.now()))
                     self._evaluate()
-                    self.changes.bump()
+                    self.changes.bump(QUEUE_PAGES)
                     if self.live.log_position() <= reader.seq:
                         break
                     await asyncio.sleep(0.05)  # the central published before its commit reached us: read again
@@ -218,8 +231,11 @@ class Console:
         self._tasks = [t for t in self._tasks if not t.done()]
 
     def _evaluate(self) -> bool:
+        """Recompute the alarms; a change is pushed to the pages that list them."""
         now = self.now()
         started, ended = self.live.evaluate(now)
+        if started or ended:
+            self.changes.bump(frozenset({"site", "fleet"}))
         for alarm in started:
             level = logging.WARNING if alarm.severity == "alarm" else logging.INFO
             log.log(level, "alarm %s: %s: %s", alarm.key, alarm.subject, alarm.text)
@@ -239,12 +255,12 @@ class Console:
             ticks += 1
             self.progress.touch()
             try:
-                changed = self._evaluate()
+                self._evaluate()
                 if ticks % 60 == 0:
                     self.live.sample_usual()
                 if ticks % 30 == 0 and self.link is not None and self.link.connected:
                     self.link.ping()
-                if changed or ticks % 20 == 0:
+                if ticks % 20 == 0:  # minutes on the screen ("dilayani 12 mnt") move on
                     self.changes.bump()
             except Exception:
                 log.exception("console ticker")
@@ -260,29 +276,46 @@ class Console:
                            connected=self.live.connected, path=request.url.path, **context)
         return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
-    def site_fragment(self, user: User) -> str:
-        now = self.now()
-        return self.render("_site.html", services=self.live.services(now), gerai=self.live.gerai_rows(now),
-                           alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
-                           central=self.live.central(now), now=now, figures=self.live.figures, user=user,
-                           connected=self.live.connected)
+    def _cached(self, key: str, build: Callable[[], str]) -> str:
+        version = self.changes.version(key.split("/", 1)[0])
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        html = build()
+        self._cache[key] = (version, html)
+        return html
+
+    def site_fragment(self) -> str:
+        def build() -> str:
+            now = self.now()
+            return self.render("_site.html", services=self.live.services(now), gerai=self.live.gerai_rows(now),
+                               alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
+                               central=self.live.central(now), now=now, figures=self.live.figures,
+                               connected=self.live.connected)
+        return self._cached("site", build)
 
     def counter_fragment(self, gerai: str) -> str:
-        now = self.now()
-        return self.render("_counter_state.html", g=self.live.gerai_row(gerai, now), now=now,
-                           connected=self.live.connected,
-                           services={s.id: s for s in self.live.services(now)})
+        def build() -> str:
+            now = self.now()
+            return self.render("_counter_state.html", g=self.live.gerai_row(gerai, now), now=now,
+                               connected=self.live.connected,
+                               services={s.id: s for s in self.live.services(now)})
+        return self._cached(f"counter/{gerai}", build)
 
     def day_fragment(self) -> str:
-        now = self.now()
-        return self.render("_day.html", services=self.live.services(now), board=self.live.board, now=now,
-                           figures=self.live.figures)
+        def build() -> str:
+            now = self.now()
+            return self.render("_day.html", services=self.live.services(now), board=self.live.board, now=now,
+                               figures=self.live.figures)
+        return self._cached("day", build)
 
     def fleet_fragment(self) -> str:
-        now = self.now()
-        return self.render("_fleet.html", devices=self.live.devices(now), central=self.live.central(now),
-                           alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
-                           history=self.accounts.alarm_history(50), now=now, connected=self.live.connected)
+        def build() -> str:
+            now = self.now()
+            return self.render("_fleet.html", devices=self.live.devices(now), central=self.live.central(now),
+                               alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
+                               history=self.accounts.alarm_history(50), now=now, connected=self.live.connected)
+        return self._cached("fleet", build)
 
 
 # ---------------------------------------------------------------------- sessions, CSRF, flash
@@ -501,9 +534,7 @@ def build_app(console: Console) -> Starlette:
 
     @needs(SITE_ROLES)
     async def site_page(request: Request) -> Response:
-        user = current_user(request)
-        assert user is not None
-        return console.page(request, "site.html", fragment=console.site_fragment(user))
+        return console.page(request, "site.html", fragment=console.site_fragment())
 
     @needs(None)
     async def counter_index(request: Request) -> Response:
@@ -639,6 +670,7 @@ def build_app(console: Console) -> Starlette:
     # -------------------------------------------------------------- server-sent events
 
     def _stream(request: Request, event: str, render: Callable[[], str]) -> Response:
+        page = event  # the SSE event is named after its page
         user = current_user(request)
         assert user is not None
 
@@ -647,8 +679,8 @@ def build_app(console: Console) -> Starlette:
             seen = -1
             checked = time.monotonic()
             while True:
-                await console.changes.wait(seen, SSE_PING_S)
-                seen = console.changes.version
+                await console.changes.wait(page, seen, SSE_PING_S)
+                seen = console.changes.version(page)
                 if time.monotonic() - checked > 30:  # a removed account or a new password ends the stream
                     checked = time.monotonic()
                     fresh = console.accounts.get(user.name)
@@ -664,9 +696,7 @@ def build_app(console: Console) -> Starlette:
 
     @needs(SITE_ROLES)
     async def sse_site(request: Request) -> Response:
-        user = current_user(request)
-        assert user is not None
-        return _stream(request, "site", lambda: console.site_fragment(user))
+        return _stream(request, "site", console.site_fragment)
 
     @needs(None)
     async def sse_counter(request: Request) -> Response:
