@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 from antre.broker.admin.acl import Identity
@@ -20,6 +23,20 @@ log = logging.getLogger(__name__)
 
 class ConsoleConfigError(ConfigurationError, what="console"):
     """A console setting that cannot work (TLS files, the database)."""
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server without its signal handling: ours stops it gracefully and the process
+        exits 0 after SIGTERM (uvicorn would raise the signal again once stopped)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server
 
 
 def make_console(config: SiteConfig, *, host: str | None = None, port: int | None = None,
@@ -72,11 +89,13 @@ def run_console(config: SiteConfig, *, host: str | None = None, port: int | None
 
     console.on_ready = ready
     watchdog = Watchdog(notifier, lambda: console.progress.recent(10.0)).start()
-    server = uvicorn.Server(uvicorn.Config(
+    server = _server_class()(uvicorn.Config(
         build_app(console), host=address, port=listen, log_config=None, access_log=False, server_header=False,
         ssl_certfile=c.certfile, ssl_keyfile=c.keyfile, timeout_graceful_shutdown=3, lifespan="on",
         proxy_headers=False,
     ))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     try:
         server.run()
     finally:

@@ -36,16 +36,17 @@ def register(tree: CommandTree) -> None:
     p.add_argument("name", metavar="NAME", help="the account name, e.g. rina")
     p.add_argument("--role", required=True, choices=["admin", "supervisor", "technician", "staff"],
                    help="what the account may do")
-    p.add_argument("--gerai", metavar="G1,G2", default="", help="staff: the gerai the account serves at")
+    p.add_argument("--gerai", metavar="GERAI", default="",
+                   help="staff: the gerai the account serves at, comma-separated (g01,g02)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--database", metavar="FILE", help=DATABASE_HELP)
     p = tree.command("console user passwd", _passwd, help="set an account's password (ends its sessions)",
                      uses=user)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the account")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--database", metavar="FILE", help=DATABASE_HELP)
     p = tree.command("console user remove", _remove, help="remove an account (ends its sessions)", uses=user)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the account")
     p.add_argument("--database", metavar="FILE", help=DATABASE_HELP)
     p = tree.command("console user list", _list, help="list the accounts", uses=user)
     p.add_argument("--database", metavar="FILE", help=DATABASE_HELP)
