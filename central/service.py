@@ -60,7 +60,12 @@ class Handled:
     events: list[ev.AnyEvent] = field(default_factory=list)
     print_jobs: list[m.PrintJob] = field(default_factory=list)
     announcements: list[m.Announce] = field(default_factory=list)
+    #: gerai whose own display state changed (number, status, pause reason)
     touched_gerai: set[str] = field(default_factory=set)
+    #: services whose waiting count, quota, estimate or counters changed
+    touched_services: set[str] = field(default_factory=set)
+    #: whether the recent calls changed
+    calls_changed: bool = False
 
 
 class QueueService:
@@ -150,7 +155,8 @@ class QueueService:
         cutoff = now - REPLY_RETENTION_S
         self._replies = {k: r for k, r in self._replies.items() if r.ts >= cutoff}
         reply = m.Reply(cmd="system-tick", ok=True, code=ResultCode.OK, ts=now)
-        return Handled(reply=reply, events=events, touched_gerai=set(self.config.gerai))
+        return Handled(reply=reply, events=events, touched_gerai=set(self.config.gerai),
+                       touched_services=set(self.config.services), calls_changed=True)
 
     # ---------------------------------------------------------------- views
 
@@ -164,6 +170,12 @@ class QueueService:
 
     def board(self, now: float, rev: int) -> m.Board:
         return views.board(self.engine, now, rev, self.epoch)
+
+    def service_state(self, service: str, now: float, rev: int) -> m.ServiceState:
+        return views.service_state(self.engine, service, now, rev, self.epoch)
+
+    def calls(self, now: float, rev: int) -> m.Calls:
+        return views.calls(self.engine, now, rev, self.epoch)
 
     # -------------------------------------------------------------- private
 
@@ -296,14 +308,19 @@ class QueueService:
         handled = Handled(reply=reply, events=list(outcome.events))
         engine = self.engine
         for event in outcome.events:
+            # Only what changed: a ticket touches its service's state (one message), not the
+            # display of every gerai of the service (contract 2; the runner still serves the
+            # waiting counts of contract 1 gerai from touched_services).
             match event:
                 case ev.DayOpened():
                     handled.touched_gerai.update(self.config.gerai)
+                    handled.touched_services.update(self.config.services)
+                    handled.calls_changed = True
                 case ev.TicketIssued(print=True):
                     handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
-                    handled.touched_gerai.update(self._gerai_of(event.service))
+                    handled.touched_services.add(event.service)
                 case ev.TicketIssued():
-                    handled.touched_gerai.update(self._gerai_of(event.service))
+                    handled.touched_services.add(event.service)
                 case ev.TicketCalled() | ev.TicketRecalled():
                     ticket = engine.tickets[event.ticket_id]
                     handled.announcements.append(
@@ -311,17 +328,22 @@ class QueueService:
                                            or event.mode == "recall_no_show", now, self.epoch)
                     )
                     handled.touched_gerai.add(event.gerai)
-                    handled.touched_gerai.update(self._gerai_of(ticket.service))
-                case ev.TicketServed() | ev.TicketNoShow() | ev.GeraiPaused() | ev.GeraiResumed():
+                    handled.touched_services.add(ticket.service)
+                    handled.calls_changed = True
+                case ev.TicketServed() | ev.TicketNoShow():
                     handled.touched_gerai.add(event.gerai)
+                    handled.touched_services.add(engine.tickets[event.ticket_id].service)
+                case ev.GeraiPaused() | ev.GeraiResumed():  # the services' estimates count open gerai
+                    handled.touched_gerai.add(event.gerai)
+                    handled.touched_services.update(self.config.gerai[event.gerai].services)
                 case ev.TicketTransferred():
                     handled.touched_gerai.add(event.gerai)
-                    handled.touched_gerai.update(self._gerai_of(event.to_service))
+                    # the ticket left one of the gerai's services (its counters changed) for to_service
+                    handled.touched_services.update(self.config.gerai[event.gerai].services)
+                    handled.touched_services.add(event.to_service)
                 case ev.CommandRefused():
                     log.info("refused %s from %s/%s: %s %s", event.action, role, device, event.code, event.detail)
                 case _:
                     pass
         return handled
 
-    def _gerai_of(self, service: str) -> list[str]:
-        return [g.id for g in self.config.gerai_for_service(service)]
