@@ -341,6 +341,10 @@ class QueueService:
                     # the ticket left one of the gerai's services (its counters changed) for to_service
                     handled.touched_services.update(self.config.gerai[event.gerai].services)
                     handled.touched_services.add(event.to_service)
+                case ev.IssuingStopped() | ev.IssuingResumed() | ev.QuotaSet():  # day control (console)
+                    handled.touched_services.add(event.service)
+                case ev.LobbyMessageSet():
+                    handled.calls_changed = True
                 case ev.CommandRefused():
                     log.info("refused %s from %s/%s: %s %s", event.action, role, device, event.code, event.detail)
                 case _:

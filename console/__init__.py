@@ -2,7 +2,7 @@
 
 ``antre console run --config SITE.toml`` serves it (Starlette and Jinja2 under uvicorn, htmx
 vendored in ``static/vendor``, pushed updates over server-sent events).  It reads the site live
-from MQTT as ``console.<id>`` (retained gerai states, presence, health, the lobby board, the
+from MQTT as ``console.<id>`` (retained gerai and service states, calls, presence, health, the
 central's lease) and the day's figures from the central's event log, read-only; every action a
 person takes there is one ``console_cmd`` to the central naming that person, so the central stays
 the one writer of the queue and ``antre audit`` names who acted.

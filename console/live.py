@@ -1,9 +1,11 @@
 """The live model of the site: what the console's pages show, and its alarms.
 
 :class:`LiveSite` is the one place the console's view of the site is kept.  It is fed the
-messages the console's MQTT link receives (:meth:`LiveSite.ingest`: the retained gerai states,
-presence and health of every device, the lobby board, the central's lease) and the day's figures
-from the event log (:meth:`LiveSite.set_figures`), and it builds the rows the pages render
+messages the console's MQTT link receives (:meth:`LiveSite.ingest`: contract 2's retained gerai
+states, service states and calls, assembled by :class:`~antre.broker.wire.feed.SiteFeed`; the
+presence and health of every device; the central's lease) and, for what no topic carries (the
+waiting numbers, recent service times, pause times, out-of-order counts), the day's figures from
+the event log (:meth:`LiveSite.set_figures`), and it builds the rows the pages render
 (:meth:`site_view`, :meth:`counter_view`, :meth:`fleet_view`) and the alarms
 (:meth:`evaluate`).  It is plain data and logic: no MQTT, no web, no clock of its own (``now``
 is the central's time, as the console's link estimates it).  Changing where a figure comes from
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.codec import ProtocolError
-from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
+from antre.broker.wire.feed import SiteFeed
+from antre.broker.wire.topics import SERVICE_STATE, Channel, Role, TopicError, Topics, parse
 from antre.central.config import SiteConfig
 from antre.console.history import DayFigures
 
@@ -127,8 +130,7 @@ class LiveSite:
 
     config: SiteConfig
     topics: Topics = field(init=False)
-    gerai: dict[str, m.GeraiState] = field(default_factory=dict)
-    board: m.Board | None = None
+    feed: SiteFeed = field(init=False)
     presence: dict[tuple[str, str], m.Presence] = field(default_factory=dict)
     health: dict[tuple[str, str], m.Health] = field(default_factory=dict)
     heard: dict[tuple[str, str], float] = field(default_factory=dict)  #: when we last heard of a device (now)
@@ -145,14 +147,24 @@ class LiveSite:
 
     def __post_init__(self) -> None:
         self.topics = Topics(self.config.site_id)
+        self.feed = SiteFeed(self.config.site_id, self.config.site.name)
+
+    @property
+    def gerai(self) -> dict[str, m.GeraiState]:
+        return self.feed.gerai
+
+    @property
+    def message(self) -> str:
+        """The lobby's running text a supervisor set today ("" when none)."""
+        calls = self.feed.calls
+        return calls.message if calls is not None else ""
 
     # ------------------------------------------------------------------ feeding
 
     def subscriptions(self) -> list[tuple[str, int]]:
         """The topics the console reads (all retained: the truth arrives at every connect)."""
-        p = self.topics.prefix
-        return [(f"{p}/gerai/+/state", 1), (self.topics.all_presence(), 1), (self.topics.all_health(), 0),
-                (self.topics.board(), 1), (self.topics.central_presence(), 1)]
+        return [*[(t, 1) for t in self.feed.subscriptions()], (self.topics.all_presence(), 1),
+                (self.topics.all_health(), 0), (self.topics.central_presence(), 1)]
 
     def ingest(self, topic: str, payload: bytes, now: float) -> frozenset[str]:
         """Take one message; returns the pages whose content it changed (empty: none).  Never raises
@@ -167,23 +179,15 @@ class LiveSite:
             return NOTHING
         pages = QUEUE_PAGES
         try:
-            if where.channel == "board":
-                board = codec.decode(payload, "board", m.Board)
-                if self.board is not None and board.epoch == self.board.epoch and board.rev < self.board.rev:
+            if where.channel in (SERVICE_STATE, "calls") or where.channel is Channel.STATE:
+                if not self.feed.offer(topic, payload):  # older, or malformed (the feed logs it)
                     return NOTHING
-                self.board = board
             elif where.role is Role.CENTRAL:
                 lease = codec.decode(payload, Channel.PRESENCE)
                 if not isinstance(lease, m.CentralLease):
                     return NOTHING
                 self.lease, self.lease_heard = lease, now
                 pages = frozenset({"site", "fleet"})
-            elif where.channel is Channel.STATE and where.device is not None:
-                state = codec.decode(payload, Channel.STATE, m.GeraiState)
-                old = self.gerai.get(where.device)
-                if old is not None and state.epoch == old.epoch and state.rev < old.rev:
-                    return NOTHING
-                self.gerai[where.device] = state
             elif where.channel is Channel.PRESENCE and where.role is not None and where.device is not None:
                 key = (where.role.value, where.device)
                 self.presence[key] = codec.decode(payload, Channel.PRESENCE, m.Presence)
@@ -219,26 +223,28 @@ class LiveSite:
 
     def log_position(self) -> int:
         """The newest event the published states reflect (their ``rev``): the log has at least this."""
-        revs = [s.rev for s in self.gerai.values()] + ([self.board.rev] if self.board else [])
+        revs = [s.rev for s in self.feed.gerai.values()] + [s.rev for s in self.feed.services.values()]
+        if self.feed.calls is not None:
+            revs.append(self.feed.calls.rev)
         return max(revs, default=0)
 
     # ------------------------------------------------------------------ views
 
     def services(self, now: float) -> list[ServiceRow]:
-        board = {s.service: s for s in self.board.services} if self.board else {}
         rows = []
         for sid, svc in self.config.services.items():
-            b = board.get(sid)
-            f = self.figures.services.get(sid) if self.figures else None
+            b = self.feed.services.get(sid)  # the central's retained service state (contract 2)
+            f = self.figures.services.get(sid) if self.figures else None  # the event log's figures
             waiting = b.waiting if b else (f.waiting if f else 0)
-            oldest = f.oldest_issued_at if f and f.waiting else None
+            oldest = b.oldest_issued_at if b else (f.oldest_issued_at if f and f.waiting else None)
             rows.append(ServiceRow(
                 id=sid, name=svc.name, agency=self.config.agencies[svc.agency].short, prefix=svc.prefix,
                 waiting=waiting, longest_wait_s=max(0.0, now - oldest) if oldest is not None else None,
                 est_wait_min=b.est_wait_min if b else None,
                 remaining_quota=b.remaining_quota if b else (f.remaining_quota if f else None),
                 quota=f.quota if f else svc.daily_quota,
-                served=f.served if f else None, no_show=f.no_show if f else None,
+                served=b.served if b else (f.served if f else None),
+                no_show=b.no_show if b else (f.no_show if f else None),
                 open=b.open if b else False, issuing=b.issuing if b else (f.stopped is None if f else True),
                 stopped_reason=f.stopped if f else None,
                 avg_service_min=f.avg_service_min if f else None,
@@ -385,9 +391,7 @@ class LiveSite:
 
     def sample_usual(self) -> None:
         """One sample of each open service's waiting count for the crowd alarm's "usual" (its mean)."""
-        if self.board is None:
-            return
-        for s in self.board.services:
+        for s in self.feed.services.values():
             if s.open:
                 total, n = self._usual.get(s.service, (0.0, 0))
                 self._usual[s.service] = (total + s.waiting, n + 1)

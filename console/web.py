@@ -305,7 +305,7 @@ class Console:
     def day_fragment(self) -> str:
         def build() -> str:
             now = self.now()
-            return self.render("_day.html", services=self.live.services(now), board=self.live.board, now=now,
+            return self.render("_day.html", services=self.live.services(now), message=self.live.message, now=now,
                                figures=self.live.figures)
         return self._cached("day", build)
 
@@ -627,7 +627,7 @@ def build_app(console: Console) -> Starlette:
     async def day_page(request: Request) -> Response:
         return console.page(request, "day.html", fragment=console.day_fragment(), nonce=secrets.token_hex(8),
                             services=list(console.config.services.values()),
-                            message=console.live.board.message if console.live.board else "")
+                            message=console.live.message)
 
     @needs(DAY_ROLES)
     async def day_act(request: Request) -> Response:

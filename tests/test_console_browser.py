@@ -218,8 +218,7 @@ def test_transfer_from_the_counter_terminal_changes_the_gerai_display(stack: Con
     wait_for(lambda: agent.state.ticket is None and agent.state.status == "idle", 5, "g1's display freed")
     expect(counter.locator("#current-ticket")).to_have_text("—")
     # the ticket waits at npwp now: gerai 4's display counts it
-    wait_for(lambda: stack.edges["g4"].agent.state is not None and stack.edges["g4"].agent.state.waiting >= 1, 5,
-             "g4 sees the transferred ticket")
+    wait_for(lambda: stack.edges["g4"].agent.content().waiting >= 1, 5, "g4's display counts the transferred ticket")
     _shot(counter, "04-counter-after-transfer")
     audit = subprocess.run([sys.executable, "-m", "antre", "audit", "--config", str(stack.site.config_path)],
                            capture_output=True, text=True, check=True).stdout

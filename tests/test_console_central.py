@@ -104,6 +104,8 @@ def test_day_control_stop_quota_message_and_replay(service: QueueService, small_
     assert not refused.reply.ok and refused.reply.code == "issuing_stopped" and "KTP-el" in refused.reply.text_id
     board = views.board(service.engine, t + 2, 1)
     assert [s.issuing for s in board.services if s.service == "ktp"] == [False]
+    assert not views.service_state(service.engine, "ktp", t + 2, 1).issuing  # contract 2 readers see it too
+    assert "ktp" in stop.touched_services  # and the central republishes it at once
     again = service.handle("console", "main", _by(2, "rina", "supervisor",
                                                   m.StopIssuing(id="x-00000000", service="ktp", reason="lagi")), t + 3)
     assert again.reply.code == "issuing_stopped"
@@ -120,6 +122,14 @@ def test_day_control_stop_quota_message_and_replay(service: QueueService, small_
                                                     m.LobbyMessage(id="x-00000000", text="  KTP sampai 14.00 ")), t + 8)
     assert message.reply.code == "message_set"
     assert views.board(service.engine, t + 8, 2).message == "KTP sampai 14.00"
+    assert message.calls_changed and views.calls(service.engine, t + 8, 2).message == "KTP sampai 14.00"
+    # a lobby assembles it from the retained calls (contract 2) and shows it as its running text
+    from antre.broker.wire import codec
+    from antre.broker.wire.feed import SiteFeed
+
+    feed = SiteFeed("test")
+    assert feed.offer("antre/v1/test/calls", codec.encode(views.calls(service.engine, t + 8, 2)))
+    assert feed.board().message == "KTP sampai 14.00"
     # the whole day comes back from the log
     rebuilt = QueueService.open(small_site, service.store, t + 9)
     assert rebuilt.engine.snapshot() == service.engine.snapshot()

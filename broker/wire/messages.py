@@ -393,6 +393,8 @@ class ServiceState(Outbound, tag="service_state", frozen=True, kw_only=True):
     order: Count = 0
     rev: Count
     ts: Epoch
+    #: (operations console) False when a supervisor stopped issuing for the service today
+    issuing: bool = True
 
 
 class Calls(Outbound, tag="calls", frozen=True, kw_only=True):
@@ -405,6 +407,8 @@ class Calls(Outbound, tag="calls", frozen=True, kw_only=True):
     rev: Count
     ts: Epoch
     calls: Annotated[list[BoardCall], Meta(max_length=50)] = []
+    #: (operations console) the supervisor's running text for the lobby today; "" for the site file's
+    message: ShortText = ""
 
 
 class PrintJob(Outbound, tag="print_job", frozen=True, kw_only=True):
