@@ -263,16 +263,20 @@ class DemoStack:
                 console.accounts.add(name, role, DEMO_PASSWORD[name], [first] if gerai else [])
             except AccountError:
                 pass  # a kept work directory has them already
-        http_port = DEMO_CONSOLE_PORT if _port_free(DEMO_CONSOLE_PORT) else _free_port()
+        # the interactive demo prefers a port a person can remember; the scripted one never races for it
+        http_port = (DEMO_CONSOLE_PORT if not isinstance(self.clock, ManualClock) and _port_free(DEMO_CONSOLE_PORT)
+                     else _free_port())
         ready = threading.Event()
         console.on_ready = ready.set
         server = uvicorn.Server(uvicorn.Config(build_app(console), host="127.0.0.1", port=http_port, log_config=None,
                                                access_log=False, server_header=False, lifespan="on"))
         self._console_server = server
-        self._console_thread = self._spawn(server.run)
-        if not ready.wait(TIMEOUT):
-            log.warning("the operations console did not start")
-            return
+        thread = self._console_thread = self._spawn(server.run)
+        deadline = time.monotonic() + TIMEOUT
+        while not ready.wait(0.05):
+            if not thread.is_alive() or time.monotonic() > deadline:
+                log.warning("the operations console did not start (port %d taken?)", http_port)
+                return
         self.console_url = f"http://127.0.0.1:{http_port}/"
         self._console_accounts_note = (
             f"konsol operasional: {self.console_url} (akun demo: "
