@@ -80,6 +80,7 @@ DEMO_PASSWORD = {"admin": "demo-admin", "supervisor": "demo-supervisor", "teknis
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a TIME_WAIT is no obstacle
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

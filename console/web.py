@@ -60,6 +60,8 @@ TICK_S = 1.0
 
 ROLE_NAMES = {Role.ADMIN: "Admin", Role.SUPERVISOR: "Supervisor", Role.TECHNICIAN: "Teknisi",
               Role.STAFF: "Petugas gerai"}
+PRIORITY_NAMES = {"elderly": "lansia", "disabled": "penyandang disabilitas", "pregnant": "ibu hamil",
+                  "child": "anak"}
 STATUS_NAMES = {"idle": "siap", "serving": "melayani", "paused": "istirahat", "closed": "tutup",
                 "unknown": "belum ada data"}
 SITE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
@@ -157,6 +159,7 @@ class Console:
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(site=config, role_names=ROLE_NAMES, status_names=STATUS_NAMES,
+                                priority_names=PRIORITY_NAMES,
                                 fmt_age=fmt_age, fmt_clock=self.fmt_clock, Role=Role)
 
     # ------------------------------------------------------------------ time and lifecycle
