@@ -35,6 +35,7 @@ from antre.broker.wire.topics import Role
 from antre.sim.procs import BrokerProc, CentralProc, free_port, mosquitto_binary
 from antre.sim.sitefiles import SiteFiles, generated_site
 from bench import fanout
+from bench import startup
 from bench.clients import InlineClient, idle_gerai, pump_many
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -469,6 +470,7 @@ def main() -> int:
                 r["console"] = attempt(f"{kind}: operations console", console_part, kind, work)
             results[kind] = r
         results["sizes"] = attempt("fan-out and lobby sizes (in-process bus)", fanout.run) or {}
+        results["startup"] = attempt("start-up with 1 day and 1 year of history", startup.run, work / "startup")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -503,6 +505,7 @@ def main() -> int:
     (OUT / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(render_table(mosq, emb, doc))
     print(render_sizes(results["sizes"]))
+    print("\n" + startup.render(results["startup"]))
     bad = [k for k in ("lost", "doubled") for r in (mosq, emb) if r[k] is None or r[k] > 0]
     if bad:
         print(f"\nFAIL: commands lost or doubled, or the check did not run: {bad}", file=sys.stderr)

@@ -30,7 +30,8 @@ from antre.central import events as ev
 from antre.central import views
 from antre.central.config import SiteConfig
 from antre.central.engine import Engine, Outcome, Result
-from antre.central.store import EventStore, StorageError, StoredReply
+from antre.central.replies import ReplyCache
+from antre.central.store import EventStore, StoredReply
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ class QueueService:
         self.config = config
         self.store = store
         self.engine = engine or Engine(config)
-        self._replies: dict[str, m.Reply] = {}
+        #: the command ids answered within REPLY_RETENTION_S (their replies stay in the log)
+        self._replies = ReplyCache(store, REPLY_RETENTION_S)
         #: per gerai: the press time of its last call_next that called a citizen, and that ticket
         self._last_call: dict[str, tuple[float, str]] = {}
         #: None, or whether the system clock is synchronised: tickets are refused
@@ -92,11 +94,7 @@ class QueueService:
         for _, event in store.events(store.current_day_start()):
             service.engine.apply(event)
             count += 1
-        for row in store.replies(now - REPLY_RETENTION_S):
-            try:
-                service._replies[row.key] = msgspec.json.decode(row.reply, type=m.Reply)
-            except msgspec.DecodeError as exc:
-                raise StorageError(f"stored reply {row.key!r} is unreadable ({exc}); the log is corrupt") from None
+        service._replies.load(now)
         log.info(
             "queue state rebuilt from %s: %d events of %s, %d remembered command ids",
             store.path, count, service.engine.day, len(service._replies),
@@ -118,13 +116,14 @@ class QueueService:
         results: list[Handled] = []
         new_events: list[ev.AnyEvent] = []
         new_replies: list[StoredReply] = []
+        answered: dict[str, m.Reply] = {}  # this batch's, until committed
         for role, device, command in items:
             if isinstance(command, m.Ping):  # clock sync: answered with the central's time, not logged
                 results.append(Handled(reply=m.Reply(epoch=self.epoch, cmd=command.id, ok=True, code=ResultCode.PONG,
                                                      text_id="Terhubung", text_en="pong", ts=now)))
                 continue
             key = f"{role}/{device}/{command.id}"
-            seen = self._replies.get(key)
+            seen = answered.get(key) or self._replies.seen(key, now)
             if seen is not None:
                 log.info("duplicate command %s from %s/%s: answering with the original reply", command.id, role, device)
                 results.append(Handled(reply=seen, duplicate=True))
@@ -138,11 +137,12 @@ class QueueService:
             if isinstance(command, m.CallNext) and command.ts is not None and outcome.result.code is ResultCode.CALLED:
                 self._last_call[device] = (command.ts, outcome.result.ticket.number if outcome.result.ticket else "")
             handled = self._effects(role, device, command, outcome, now)
-            self._replies[key] = handled.reply
+            answered[key] = handled.reply
             new_events.extend(outcome.events)
             new_replies.append(StoredReply(key, now, codec.encode(handled.reply)))
             results.append(handled)
         self.store.append(new_events, new_replies)
+        self._replies.add([(r.key, r.ts) for r in new_replies])
         return results
 
     def tick(self, now: float) -> Handled | None:
@@ -152,8 +152,7 @@ class QueueService:
             return None
         self.store.append(events)
         self.store.prune_replies(now - REPLY_RETENTION_S)
-        cutoff = now - REPLY_RETENTION_S
-        self._replies = {k: r for k, r in self._replies.items() if r.ts >= cutoff}
+        self._replies.prune(now)
         reply = m.Reply(cmd="system-tick", ok=True, code=ResultCode.OK, ts=now)
         return Handled(reply=reply, events=events, touched_gerai=set(self.config.gerai),
                        touched_services=set(self.config.services), calls_changed=True)

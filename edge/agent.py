@@ -48,13 +48,15 @@ from antre.broker.link.outbox import Outbox
 from antre.broker.wire.feed import SiteFeed
 from antre.broker.wire.topics import SERVICE_STATE, Channel, Role, TopicError, Topics, parse
 from antre.edge.config import DeviceConfig
-from antre.hardware.display import DisplayContent, NumberDisplay
+from antre.hardware.display import DisplayContent, Mode, NumberDisplay
 from antre.hardware.gestures import Gesture
 from antre.hardware.printer import PrintResult, Ticket, TicketPrinter
 
 log = logging.getLogger(__name__)
 
 STATUS_TEXT = {"serving": "MELAYANI", "idle": "SIAP", "paused": "ISTIRAHAT", "closed": "TUTUP"}
+#: what each state of the central's looks like on the displays
+GERAI_MODES = {"serving": Mode.CALLING, "idle": Mode.IDLE, "paused": Mode.PAUSED, "closed": Mode.CLOSED}
 NOTICE_SECONDS = 3.0
 #: a print acknowledgement is not a press: it is resent until answered, for up to this long
 PRINT_ACK_DEADLINE_S = 300.0
@@ -163,17 +165,20 @@ class EdgeAgent:
             if s is not None and s.services:
                 summed = self.feed.waiting_for(s.services)
                 waiting = waiting if summed is None else summed  # contract 1 central: its own count
-            if self.notice and self.notice[1] > time.monotonic():
-                status = self.notice[0]  # a refusal or a failure, for a few seconds
-            elif not self.link.connected.is_set():
-                status = "OFFLINE"
+            if not self.link.connected.is_set():
+                status, mode = "OFFLINE", Mode.OFFLINE
             elif self.central_lost:
-                status = "PUSAT OFFLINE"  # the broker is there, the central service is not
+                status, mode = "PUSAT OFFLINE", Mode.OFFLINE  # the broker is there, the central service is not
             elif s is None:
-                status = "MENUNGGU DATA"
+                status, mode = "MENUNGGU DATA", Mode.WAITING
             else:
-                status = STATUS_TEXT.get(s.status, s.status.upper())
-            return DisplayContent(name=name, number=number, waiting=waiting, status=status)
+                status, mode = STATUS_TEXT.get(s.status, s.status.upper()), GERAI_MODES.get(s.status, Mode.IDLE)
+                if mode is Mode.CALLING and number is None:
+                    mode = Mode.IDLE
+            if self.notice and self.notice[1] > time.monotonic():
+                status = self.notice[0]  # a refusal or a failure, for a few seconds (the mode stays)
+            return DisplayContent(name=name, number=number, waiting=waiting, status=status, mode=mode,
+                                  label=str(s.number) if s else "", agency=s.agency if s else "")
 
     def shown_state(self) -> m.GeraiState | None:
         """The gerai's state as its display shows it: under contract 2 with the waiting count
