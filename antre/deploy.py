@@ -24,10 +24,13 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from antre import __version__
 from antre.broker.errors import EX_UNAVAILABLE, AntreError, ConfigurationError
+
+if TYPE_CHECKING:
+    from antre.central.config import SiteConfig
 
 #: Raspberry Pi OS Bookworm's glibc: the newest manylinux tag a wheel for the Pi may carry
 PI_GLIBC = (2, 36)
@@ -58,16 +61,18 @@ def qr_payload(device_text: str) -> str:
     return "\n".join(line for line in device_text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
 
 
-def make_bundle(site_file: str | Path, device: str, *, broker_host: str, out: str | Path, role: str | None = None,
+def make_bundle(site_file: str | Path | SiteConfig, device: str, *, broker_host: str, out: str | Path, role: str | None = None,
                 broker_port: int | None = None, credentials: str | None = None, display: str = "ssd1306",
                 public_display: str = "none", modules: int = 4, printer: str | None = None, paper_mm: int = 58,
                 buttons: list[str] | None = None, service: str | None = None, qr_png: str | Path | None = None,
                 terminal: TextIO | None = None) -> Bundle:
-    """Write ``device``'s bundle from the site file and its credentials (on the central)."""
-    from antre.central.config import load_site
+    """Write ``device``'s bundle from the site file (or the site already loaded) and its credentials
+    (on the central: ``antre edge bundle``, and the console's fleet page)."""
+    from antre.central.config import SiteConfig, load_site
     from antre.edge.main import provision
 
-    config = load_site(site_file)
+    config = site_file if isinstance(site_file, SiteConfig) else load_site(site_file)
+    site_file = config.source if isinstance(site_file, SiteConfig) else site_file
     if role is None:
         role = "gerai" if device in config.gerai else "kiosk" if device in config.kiosks else None
     if role == "gerai" and device in config.gerai:

@@ -60,7 +60,7 @@ def make_console(config: SiteConfig, *, host: str | None = None, port: int | Non
             log.info("reading the day's figures from the event log %s (read-only)", path)
         except StorageError as exc:
             log.warning("the event log cannot be read (%s): served, no-show and longest wait are not shown", exc)
-    console = Console(config, accounts, None, figures, tls=bool(c.certfile))
+    console = Console(config, accounts, None, figures, tls=bool(c.certfile), credentials_path=credentials_path)
     console.link = ConsoleLink(address, config.site_id, c.id, console.live.subscriptions(),
                                console.on_message, console.on_connection)
     return console

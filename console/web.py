@@ -41,7 +41,7 @@ from antre.broker.wire import messages as m
 from antre.central.config import SiteConfig
 from antre.daemon import Progress
 from antre.central.texts import format_date_id
-from antre.console import forms
+from antre.console import bundles, forms
 from antre.console.accounts import Accounts, Role, User
 from antre.console.forms import FormError
 from antre.console.history import LogFigures
@@ -67,6 +67,8 @@ STATUS_NAMES = {"idle": "siap", "serving": "melayani", "paused": "istirahat", "c
 SITE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
 DAY_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 FLEET_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
+#: a device's provisioning bundle holds its secret: technicians (who install the Pi) and admins only
+BUNDLE_ROLES = frozenset({Role.ADMIN, Role.TECHNICIAN})
 COUNTER_ACTIONS = ("call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume")
 DAY_ACTIONS = ("stop_issuing", "resume_issuing", "set_quota", "lobby_message")
 _NONCE = re.compile(r"^[0-9a-f]{16}$")
@@ -138,8 +140,10 @@ class Console:
     """What every page shares (see the module docstring)."""
 
     def __init__(self, config: SiteConfig, accounts: Accounts, link: ConsoleLink | None,
-                 figures: LogFigures | None, *, tls: bool = False) -> None:
+                 figures: LogFigures | None, *, tls: bool = False, credentials_path: str | None = None) -> None:
         self.config = config
+        #: the site's credentials file (``--credentials``, else ``broker.credentials``): device bundles
+        self.credentials_path = credentials_path
         self.accounts = accounts
         self.live = LiveSite(config)
         self.link = link
@@ -312,13 +316,16 @@ class Console:
                                figures=self.live.figures)
         return self._cached("day", build)
 
-    def fleet_fragment(self) -> str:
+    def fleet_fragment(self, bundles: bool = False) -> str:
+        """The fleet table; with ``bundles`` (technicians, admins) each configured gerai and kiosk
+        links its provisioning bundle and QR code."""
         def build() -> str:
             now = self.now()
             return self.render("_fleet.html", devices=self.live.devices(now), central=self.live.central(now),
                                alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
-                               history=self.accounts.alarm_history(50), now=now, connected=self.live.connected)
-        return self._cached("fleet", build)
+                               history=self.accounts.alarm_history(50), now=now, connected=self.live.connected,
+                               bundles=bundles)
+        return self._cached("fleet/bundles" if bundles else "fleet", build)
 
 
 # ---------------------------------------------------------------------- sessions, CSRF, flash
@@ -661,9 +668,39 @@ def build_app(console: Console) -> Starlette:
         flash(request, text, ok)
         return RedirectResponse("/day", 303)
 
+    def _may_bundle(request: Request) -> bool:
+        user = current_user(request)
+        return user is not None and user.role in BUNDLE_ROLES
+
     @needs(FLEET_ROLES)
     async def fleet_page(request: Request) -> Response:
-        return console.page(request, "fleet.html", fragment=console.fleet_fragment())
+        may = _may_bundle(request)
+        config = console.config
+        return console.page(request, "fleet.html", fragment=console.fleet_fragment(may), may_bundle=may,
+                            bundle_devices=bundles.devices(config) if may else [],
+                            kiosk_services={k: bundles.kiosk_services(config, k) for k in config.kiosks},
+                            displays=bundles.DISPLAYS, public_displays=bundles.PUBLIC_DISPLAYS)
+
+    @needs(BUNDLE_ROLES)
+    async def fleet_bundle(request: Request) -> Response:
+        """A device's bundle (``format=toml``: its file, as an attachment) or its QR code (``png``),
+        made now from the site's credentials; every download goes to the access journal."""
+        user = current_user(request)
+        assert user is not None
+        fields = {k: v[:200] for k, v in request.query_params.items()}
+        wanted = bundles.parse_request(console.config, fields)
+        body = await asyncio.to_thread(bundles.make, console.config, console.credentials_path, wanted)
+        what = "device file" if wanted.format == "toml" else "QR code"
+        console.accounts.journal(user.name, client_addr(request), "bundle",
+                                 f"{wanted.role} {wanted.device} {what}")
+        log.warning("%s (%s) took the provisioning bundle of %s %s (%s) from %s: it holds that device's secret",
+                    user.name, user.role.value, wanted.role, wanted.device, what, client_addr(request))
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        if wanted.format == "toml":
+            headers["Content-Disposition"] = f'attachment; filename="{wanted.filename}"'
+            return Response(body, media_type="application/toml; charset=utf-8", headers=headers)
+        headers["Content-Disposition"] = f'inline; filename="{wanted.filename}"'
+        return Response(body, media_type="image/png", headers=headers)
 
     @needs(frozenset({Role.ADMIN}))
     async def accounts_page(request: Request) -> Response:
@@ -712,7 +749,8 @@ def build_app(console: Console) -> Starlette:
 
     @needs(FLEET_ROLES)
     async def sse_fleet(request: Request) -> Response:
-        return _stream(request, "fleet", console.fleet_fragment)
+        may = _may_bundle(request)
+        return _stream(request, "fleet", lambda: console.fleet_fragment(may))
 
     async def healthz(request: Request) -> Response:
         ok = console.live.connected
@@ -740,6 +778,7 @@ def build_app(console: Console) -> Starlette:
         Route("/day", day_page, methods=["GET"]),
         Route("/day", day_act, methods=["POST"]),
         Route("/fleet", fleet_page),
+        Route("/fleet/bundle", fleet_bundle, methods=["GET"]),
         Route("/accounts", accounts_page),
         Route("/sse/site", sse_site),
         Route("/sse/counter/{gerai}", sse_counter),

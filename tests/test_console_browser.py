@@ -11,6 +11,9 @@ real Mosquitto (generated ACLs), the real central and ``antre console run``, eac
   fleet page within 10 s;
 - a staff user is refused at another gerai and on the supervisor's pages; a form without its
   CSRF token, and bad input, are refused with a clear message; day control works end to end.
+- a technician downloads gerai g1's provisioning bundle from the fleet page: the file parses as
+  g1's device file with g1's secret only, its QR code is that file; staff and supervisors get 403,
+  and every download is in the access journal.
 
 Needs Chromium (``apt-get install chromium``, as ``.ci/run`` does) and Mosquitto; without them the
 tests skip, or fail when ANTRE_REQUIRE_ALL is set (CI).  No browser is downloaded.
@@ -354,6 +357,86 @@ def test_day_control_end_to_end(stack: ConsoleSite) -> None:
     admin.goto(stack.console.url + "/fleet")
     admin.context.close()
     page.context.close()
+
+
+def test_a_technician_downloads_a_devices_bundle_and_staff_are_refused(stack: ConsoleSite) -> None:
+    import segno
+
+    from antre.broker.admin import credentials as creds
+    from antre.broker.admin.acl import Identity
+    from antre.deploy import qr_payload
+    from antre.edge.config import parse_device
+
+    secrets = creds.load(stack.site.credentials_path)
+    g1_password = secrets.password(Identity(Role.GERAI, "g1"))
+    fleet = stack.page("teguh")
+    fleet.goto(stack.console.url + "/fleet")
+    fleet.wait_for_selector("#bundle-gerai-g1")
+    _shot(fleet, "10-fleet-bundles")
+    with fleet.expect_download() as info:
+        fleet.click("#bundle-gerai-g1")
+    download = info.value
+    assert download.suggested_filename == "g1.toml"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    device = parse_device(text, "g1.toml")  # the agent's own parser
+    assert (device.device.site, device.device.role, device.device.id) == (stack.site.config.site_id, "gerai", "g1")
+    assert device.broker.password == g1_password
+    assert device.broker.host == stack.site.config.broker.host
+    # only g1's secret: no other identity's password is anywhere in the file
+    others = [pw for user, pw in secrets.secrets.items() if pw != g1_password]
+    assert others and not [pw for pw in others if pw in text]
+    url = stack.console.url + "/fleet/bundle"
+    response = fleet.request.get(url, params={"device": "gerai:g1", "format": "toml"})
+    assert response.status == 200
+    assert response.headers["content-disposition"] == 'attachment; filename="g1.toml"'
+    assert response.headers["cache-control"] == "no-store"
+    # the QR code: exactly g1's file without its comments, as antre edge bundle draws it
+    qr = fleet.request.get(url, params={"device": "gerai:g1", "format": "png"})
+    assert qr.status == 200 and qr.headers["content-type"] == "image/png"
+    assert qr.headers["cache-control"] == "no-store"
+    png = SCREENSHOTS / "11-bundle-g1-qr.png"
+    png.write_bytes(qr.body())
+    expected = segno.make(qr_payload(text), error="m", micro=False)
+    redrawn = SCREENSHOTS / "11-bundle-g1-qr-expected.png"
+    expected.save(str(redrawn), scale=5, border=4)
+    assert qr.body() == redrawn.read_bytes()
+    redrawn.unlink()
+    # another device's hardware from the form: a kiosk with its printer and service
+    fleet.select_option("#form-bundle select[name=device]", "kiosk:k1")
+    fleet.fill("#form-bundle input[name=printer]", "/dev/ttyUSB0")
+    fleet.select_option("#form-bundle select[name=display]", "none")
+    with fleet.expect_download() as info:
+        fleet.click("#btn-bundle-toml")
+    kiosk = parse_device(Path(info.value.path()).read_text(encoding="utf-8"), "k1.toml")
+    assert kiosk.device.id == "k1" and kiosk.printer is not None and kiosk.printer.port == "/dev/ttyUSB0"
+    assert kiosk.tickets is not None and kiosk.broker.password == secrets.password(Identity(Role.KIOSK, "k1"))
+    # values that could not be a device file's are refused with a clear message; unknown devices too
+    for params, status, words in (({"device": "gerai:g1", "printer": '/dev/x"\n[broker]'}, 400, "Port printer"),
+                                  ({"device": "gerai:g1", "buttons": "a:17:call_next\"x"}, 400, "Tombol"),
+                                  ({"device": "central:main"}, 404, "tidak dikenal"),
+                                  ({"device": "gerai:g99"}, 404, "tidak dikenal")):
+        bad = fleet.request.get(url, params=params)
+        assert bad.status == status and words in bad.text(), (params, bad.status, bad.text()[:300])
+    fleet.context.close()
+    # staff and supervisors: refused, and the supervisor's fleet page has no bundle links
+    for user in ("siti", "rina"):
+        page = stack.page(user)
+        refused = page.request.get(url, params={"device": "gerai:g1", "format": "toml"})
+        assert refused.status == 403 and g1_password not in refused.text(), user
+        assert "bukan untuk peran" in refused.text()
+        if user == "rina":
+            page.goto(stack.console.url + "/fleet")
+            page.wait_for_selector("#devices")
+            assert page.query_selector("#bundle-gerai-g1") is None and page.query_selector("#form-bundle") is None
+        page.context.close()
+    # every download is in the access journal that admins read
+    admin = stack.page("ani")
+    admin.goto(stack.console.url + "/accounts")
+    journal = admin.inner_text("#journal")
+    assert re.search(r"teguh\s.*bundle\s+gerai g1 device file", journal), journal
+    assert re.search(r"teguh\s.*bundle\s+gerai g1 QR code", journal), journal
+    assert re.search(r"siti\s.*refused\s+/fleet/bundle", journal), journal
+    admin.context.close()
 
 
 def test_a_removed_account_is_signed_out_at_once(stack: ConsoleSite) -> None:
