@@ -96,9 +96,11 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
 
             factory = MockFactory()
         g = config.gestures
-        timing = GestureTiming(g.debounce_ms / 1000, g.double_window_ms / 1000, g.hold_ms / 1000,
-                               double_enabled=any(b.double != "none" for b in config.button))
-        specs = [ButtonSpec(b.name, b.pin, b.pull_up) for b in config.button]
+        timing = GestureTiming(g.debounce_ms / 1000, g.double_window_ms / 1000, g.hold_ms / 1000)
+        # only a button with a double action waits for the double window; one without a hold
+        # action reports a press as soon as it is confirmed (hardware/gestures.py)
+        specs = [ButtonSpec(b.name, b.pin, b.pull_up, double=b.double != "none", hold=b.hold != "none")
+                 for b in config.button]
         buttons = ButtonPad(specs, agent.on_gesture, timing, pin_factory=factory)
         hw.faults.extend(buttons.faults)
     return Assembly(agent, buttons, factory, mock_printer)
