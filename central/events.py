@@ -87,6 +87,20 @@ class PrintAcked(Event, tag="print_acked", frozen=True, kw_only=True):
     detail: str = ""
 
 
+class TicketVoided(Event, tag="ticket_voided", frozen=True, kw_only=True):
+    """A ticket nobody holds (its print failed) taken out of the day: never called, its quota
+    place given back, its number never issued again."""
+
+    ticket_id: str
+    reason: str
+
+
+class TicketReprinted(Event, tag="ticket_reprinted", frozen=True, kw_only=True):
+    """A ticket sent to a printer again (``actor``'s); nobody moves in the queue."""
+
+    ticket_id: str
+
+
 class CommandRefused(Event, tag="command_refused", frozen=True, kw_only=True):
     """A refused request: changes no queue state, but is part of the audit trail."""
 
@@ -106,6 +120,8 @@ AnyEvent: TypeAlias = (
     | GeraiPaused
     | GeraiResumed
     | PrintAcked
+    | TicketVoided
+    | TicketReprinted
     | CommandRefused
 )
 

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 REPLY_RETENTION_S = 2 * 86400
 
 DeviceRole = Literal["gerai", "kiosk"]
-_KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack"})
+_KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack", "void_ticket", "reprint"})
 
 
 @dataclass
@@ -226,6 +226,10 @@ class QueueService:
             case m.PrintAck():
                 ticket_id = views.ticket_of_job(cmd.job) or cmd.job
                 return e.print_ack(device, ticket_id, cmd.ok, cmd.status, now, cmd.detail, cmd.id)
+            case m.VoidTicket():
+                return e.void_ticket(device, cmd.ticket, cmd.reason, now, cmd.id)
+            case m.Reprint():
+                return e.reprint(device, cmd.ticket, now, cmd.id)
             case m.Ping():  # pragma: no cover - answered by handle_batch
                 return Outcome(Result(True, ResultCode.PONG), [])
         raise AssertionError(f"unhandled command {cmd!r}")  # pragma: no cover
@@ -262,6 +266,10 @@ class QueueService:
                     )
                     handled.touched_gerai.add(event.gerai)
                     handled.touched_gerai.update(self._gerai_of(ticket.service))
+                case ev.TicketReprinted():
+                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
+                case ev.PrintAcked() | ev.TicketVoided():  # a ticket stops or starts waiting
+                    handled.touched_gerai.update(self._gerai_of(engine.tickets[event.ticket_id].service))
                 case ev.TicketServed() | ev.TicketNoShow() | ev.GeraiPaused() | ev.GeraiResumed():
                     handled.touched_gerai.add(event.gerai)
                 case ev.TicketTransferred():

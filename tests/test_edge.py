@@ -211,7 +211,8 @@ def test_provision_writes_a_valid_private_config_and_selftest_runs_it(tmp_path: 
         def press_when_asked() -> None:
             if pressed.wait(10):
                 pin = assembly.pin_factory.pin(17)
-                pin.drive_low()
+                pin.drive_low()  # a finger: down for 100 ms (a shorter pulse than the debounce is no press)
+                threading.Event().wait(0.1)
                 pin.drive_high()
 
         threading.Thread(target=press_when_asked, daemon=True).start()
