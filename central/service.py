@@ -277,8 +277,6 @@ class QueueService:
                     handled.touched_gerai.update(self._gerai_of(event.to_service))
                 case ev.CommandRefused():
                     log.info("refused %s from %s/%s: %s %s", event.action, role, device, event.code, event.detail)
-                case _:
-                    pass
         return handled
 
     def _gerai_of(self, service: str) -> list[str]:

@@ -14,9 +14,17 @@
   MQTT keepalive), the truth again after reconnecting.  States and replies of
   an older epoch (an older event log) than the newest seen are ignored; a
   state of a newer epoch is taken whatever its ``rev``.
-* Print jobs are printed on a worker thread and acknowledged by id: printed,
-  or failed with the printer's own reason, so a failed print never loses the
-  ticket (the central keeps it in the queue either way).
+* Printing never strands a citizen.  The printer's real status (DLE EOT) is
+  watched every couple of seconds and asked afresh before a ticket is taken: a
+  printer known faulty (paper out, cover open, no answer, unplugged) issues
+  nothing, the display shows why (``KERTAS HABIS``...), and no ``take_ticket``
+  is sent.  Print jobs are printed on a worker thread and acknowledged by id;
+  a job that failed is kept (the central holds its ticket as unprinted: not
+  waiting) and, when the printer recovers, the agent asks the central for a
+  ``reprint``; one not recovered within ``printer.reprint_within_s`` is voided
+  (``void_ticket``, with the reason in the audit trail).  An unplugged printer's
+  port is reopened by its name when it comes back.  ``reprint_last`` buttons
+  reprint the last ticket the device issued.
 * Health goes out periodically: version, uptime, CPU temperature, printer
   status, display and button faults.
 
@@ -47,7 +55,8 @@ from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
 from antre.edge.config import DeviceConfig
 from antre.hardware.display import DisplayContent, NumberDisplay
 from antre.hardware.gestures import Gesture
-from antre.hardware.printer import PrintResult, Ticket, TicketPrinter
+from antre.hardware.escpos import PrinterStatus
+from antre.hardware.printer import PRINTABLE, PrintResult, Ticket, TicketPrinter, fault_text
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,9 @@ TICK_S = 0.25
 CLOCK_FAULT_S = 5.0
 #: a ping unanswered this long, with nothing else heard from the central, means the central is down
 CENTRAL_SILENT_S = 6.0
+#: how often the printer's status is asked (DLE EOT), to show a fault, reopen a replugged port
+#: and reprint what failed once it recovers
+PRINTER_POLL_S = 2.0
 
 
 @dataclass
@@ -99,7 +111,13 @@ class EdgeAgent:
         self.replies: dict[str, m.Reply] = {}
         self.notice: tuple[str, float] | None = None  # (text, until monotonic)
         self.printer_status = "unknown" if hardware.printer else None
+        self.printer_problem = ""
+        self.printer_fault: str | None = None  # what the display says of a printer that cannot print
         self.printed: list[tuple[str, PrintResult]] = []
+        #: print jobs that failed, kept until a reprint is asked (job id -> job, monotonic time it failed)
+        self.kept: dict[str, tuple[m.PrintJob, float]] = {}
+        self._reprints: dict[str, str] = {}  # reprint command id -> job id it asks for
+        self.voided: list[str] = []  # tickets this device voided (their print never recovered)
         self._jobs: queue.Queue[m.PrintJob | None] = queue.Queue()
         self._stop = threading.Event()
         self.ready = threading.Event()
@@ -123,7 +141,8 @@ class EdgeAgent:
             threading.Thread(target=self._print_worker, name="printer", daemon=True),
             threading.Thread(target=self._health_loop, name="health", daemon=True),
             threading.Thread(target=self._outbox_loop, name="outbox", daemon=True),
-        ]
+        ] + ([threading.Thread(target=self._printer_loop, name="printer-watch", daemon=True)]
+             if hardware.printer is not None else [])
 
     # ------------------------------------------------------------ lifecycle
 
@@ -158,6 +177,8 @@ class EdgeAgent:
                 status = "OFFLINE"
             elif self.central_lost:
                 status = "PUSAT OFFLINE"  # the broker is there, the central service is not
+            elif self.printer_fault is not None:
+                status = "!" + self.printer_fault  # nothing is issued until it is fixed
             elif s is None:
                 status = "MENUNGGU DATA"
             else:
@@ -201,6 +222,13 @@ class EdgeAgent:
             log.warning("%s pressed while offline: refused, not queued", action)
             self._notify("!TIDAK TERKIRIM")
             return None
+        if action in ("take_ticket", "take_priority_ticket", "reprint_last") and self.hw.printer is not None:
+            self.check_printer()  # asked afresh: the last ticket may have used the last paper
+            if self.printer_fault is not None:
+                log.warning("%s refused here: the printer cannot print (%s %s); nothing sent", action,
+                            self.printer_status, self.printer_problem)
+                self._notify("!" + self.printer_fault)
+                return None
         cid = self.next_id()
         # the moment of the press on the central's clock; before the first pong the device cannot know
         # it (its wall clock may be hours off until NTP syncs): no stamp, rather than a wrong one
@@ -222,6 +250,8 @@ class EdgeAgent:
             priority = tickets.priority_reason if action == "take_priority_ticket" else m.Priority.REGULAR
             cmd = m.TakeTicket(id=cid, ts=pressed, service=tickets.service, priority=priority,
                                print=self.hw.printer is not None)
+        elif action == "reprint_last" and self.hw.printer is not None:
+            cmd = m.Reprint(id=cid, ts=pressed)
         else:
             return None
         self.send(cmd)
@@ -268,7 +298,10 @@ class EdgeAgent:
             expired = self.outbox.expired()
             for p in expired:
                 log.warning("%s %s got no reply within its deadline: dropped", p.action, p.id)
-                if p.action != "print_ack":
+                if p.id in self._reprints:  # asked again at the printer's next check
+                    with self._lock:
+                        self._reprints.pop(p.id, None)
+                elif p.action not in ("print_ack", "void_ticket"):
                     self._notify("!TIDAK ADA JAWABAN")
             if expired and connected and self._ping_out is None:
                 self.ping()  # is the central there at all?
@@ -335,8 +368,13 @@ class EdgeAgent:
                 waiting = self.outbox.settle(reply.cmd)
                 with self._lock:
                     self.replies[reply.cmd] = reply
-                if waiting is not None and waiting.action == "print_ack":
+                    asked = self._reprints.pop(reply.cmd, None)
+                    if asked is not None:  # reprinted (a new job comes), or refused (voided meanwhile)
+                        self.kept.pop(asked, None)
+                if waiting is not None and waiting.action in ("print_ack", "void_ticket"):
                     pass  # the outcome of a print is the printer's news, already shown
+                elif asked is not None and reply.ok:
+                    pass
                 elif not reply.ok and reply.code != ResultCode.QUEUE_EMPTY:
                     self._notify("!" + reply.text_id)
                 elif reply.code == ResultCode.QUEUE_EMPTY:
@@ -376,8 +414,85 @@ class EdgeAgent:
             ack = m.PrintAck(id=self.next_id(), job=job.job, ok=result.ok,
                              status=result.status.value, detail=result.detail[:200])
             self.send(ack, deadline_s=PRINT_ACK_DEADLINE_S)
+            with self._lock:
+                if result.ok:
+                    self.kept.pop(job.job, None)
+                else:  # kept: reprinted when the printer recovers, or voided
+                    self.kept.setdefault(job.job, (job, time.monotonic()))
+            self._printer_state(result.status, getattr(self.hw.printer, "problem", ""))
             if not result.ok:
-                self._notify(f"!CETAK GAGAL {job.ticket}")
+                why = fault_text(result.status, getattr(self.hw.printer, "problem", "")) or "PRINTER"
+                self._notify(f"!CETAK GAGAL {job.ticket}: {why}")
+
+    # ------------------------------------------------------- printer watch
+
+    def _printer_loop(self) -> None:
+        while not self._stop.wait(PRINTER_POLL_S):
+            try:
+                self.check_printer()
+            except Exception:  # the watch must go on
+                log.exception("printer check failed")
+
+    def check_printer(self) -> PrinterStatus | None:
+        """Ask the printer its status now (a replugged port is reopened by this); show a fault;
+        when it can print again, ask the central to reprint what failed; void what waited too long."""
+        printer = self.hw.printer
+        if printer is None:
+            return None
+        try:
+            status = printer.status()
+            problem = getattr(printer, "problem", "")
+        except Exception as exc:  # a driver failure is a printer fault, not an agent crash
+            status, problem = PrinterStatus.ERROR, f"printer failure: {exc}"
+        self._printer_state(status, problem)
+        if status in PRINTABLE:
+            self._reprint_kept()
+        self._void_stale_kept()
+        return status
+
+    def _printer_state(self, status: PrinterStatus, problem: str) -> None:
+        fault = fault_text(status, problem)
+        with self._lock:
+            changed = (fault, status.value) != (self.printer_fault, self.printer_status)
+            self.printer_status, self.printer_problem, self.printer_fault = status.value, problem, fault
+        if changed:
+            if fault is None:
+                log.info("printer: %s", status.value)
+            else:
+                log.warning("printer: %s (%s): shown as %s; no ticket is issued here until it is fixed",
+                            status.value, problem, fault)
+            self.render()
+
+    def _reprint_kept(self) -> None:
+        if not self.link.connected.is_set():
+            return
+        with self._lock:
+            asked = set(self._reprints.values())
+            due = [job for job, _ in self.kept.values() if job.job not in asked]
+        for job in due:
+            cid = self.next_id()
+            with self._lock:
+                self._reprints[cid] = job.job
+            log.info("printer ready again: asking the central to reprint %s", job.ticket)
+            self.send(m.Reprint(id=cid, ticket=job.ticket), deadline_s=PRINT_ACK_DEADLINE_S)
+
+    def _void_stale_kept(self) -> None:
+        limit = self.config.printer.reprint_within_s if self.config.printer else 600.0
+        if not self.link.connected.is_set():
+            return  # kept until the central can be told
+        now = time.monotonic()
+        with self._lock:
+            asked = set(self._reprints.values())
+            stale = [job for job, failed in self.kept.values() if now - failed > limit and job.job not in asked]
+            for job in stale:
+                del self.kept[job.job]
+        for job in stale:
+            reason = f"cetak gagal; printer tidak pulih dalam {limit / 60:.0f} menit ({self.printer_status})"
+            log.warning("ticket %s: its print failed %.0f s ago and the printer did not recover: voiding it",
+                        job.ticket, limit)
+            self.voided.append(job.ticket)
+            self.send(m.VoidTicket(id=self.next_id(), ticket=job.ticket, reason=reason[:200]),
+                      deadline_s=PRINT_ACK_DEADLINE_S)
 
     def print_job(self, job: m.PrintJob) -> PrintResult:
         from antre.hardware.escpos import PrinterStatus
@@ -410,12 +525,13 @@ class EdgeAgent:
 
     def health(self) -> m.Health:
         if self.hw.printer is not None:
-            try:
-                self.printer_status = self.hw.printer.status().value
-            except Exception as exc:
-                self._fault(f"printer: {exc}")
-                self.printer_status = "error"
+            self.check_printer()
         faults = list(self.hw.faults)
+        if self.printer_fault is not None:
+            faults.append(f"printer: {self.printer_fault} ({self.printer_problem or self.printer_status})")
+        if self.kept:
+            faults.append(f"printer: {len(self.kept)} ticket(s) not printed yet: "
+                          + " ".join(sorted(job.ticket for job, _ in list(self.kept.values()))))
         offset = self.link_clock.offset()
         if offset is not None and abs(offset) > CLOCK_FAULT_S:
             faults.append(f"clock: this device's clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'}"

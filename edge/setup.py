@@ -22,7 +22,7 @@ from antre.hardware.buttons import ButtonPad, ButtonSpec
 from antre.hardware.display import open_display
 from antre.hardware.gestures import GestureTiming
 from antre.hardware.mock_printer import MockPrinter
-from antre.hardware.printer import SerialPrinter
+from antre.hardware.printer import SerialPrinter, TicketPrinter
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,9 @@ def mock_from_env(environ: dict[str, str] | None = None) -> tuple[bool, bool]:
 
 
 def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool | None = None,
-             link_factory: LinkFactory | None = None) -> Assembly:
-    """The agent of ``config`` on real hardware, or on mocks when ``mock`` (default: ``ANTRE_MOCK``)."""
+             link_factory: LinkFactory | None = None, printer: TicketPrinter | None = None) -> Assembly:
+    """The agent of ``config`` on real hardware, or on mocks when ``mock`` (default: ``ANTRE_MOCK``);
+    ``printer``: this printer instead of the configured one (e.g. a real driver on a test pty)."""
     env_mock, env_emulator = mock_from_env()
     mock = env_mock if mock is None else mock
     emulator = env_emulator if emulator is None else emulator
@@ -76,11 +77,14 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
         hw.faults.append(f"display: {exc}")
         log.error("display %s unavailable: %s", d.type, exc)
     mock_printer = None
-    if config.printer is not None:
+    if printer is not None:
+        hw.printer = printer
+    elif config.printer is not None:
         p = config.printer
         try:
             if mock:
                 mock_printer = MockPrinter()
+                assert mock_printer.path is not None
                 hw.printer = SerialPrinter(mock_printer.path, p.baudrate, p.paper_mm)
             else:
                 hw.printer = SerialPrinter(p.port, p.baudrate, p.paper_mm)
