@@ -67,8 +67,9 @@ def selftest(config_path: str, out: TextIO, ask: Callable[[str], None] | None = 
             out.write("-      display: none configured\n")
         if agent.hw.printer is not None:
             status = agent.hw.printer.status()
+            problem = getattr(agent.hw.printer, "problem", "")
             out.write(f"{'OK    ' if status.value in ('ok', 'paper_near_end') else 'FAULT '} printer status: "
-                      f"{status.value}\n")
+                      f"{status.value}{f' ({problem})' if problem and problem != status.value else ''}\n")
             result = agent.hw.printer.print_ticket(Ticket(
                 site_name="UJI CETAK / TEST PRINT", agency_name=f"{config.device.role} {config.device.id}",
                 service_name="Tiket uji teknisi", number="T000", ticket_id="00000000-T000",
@@ -103,7 +104,7 @@ def selftest(config_path: str, out: TextIO, ask: Callable[[str], None] | None = 
 
 def provision(*, site: str, role: str, device: str, host: str, port: int, credentials: str, out: str,
               display: str, printer: str | None, paper_mm: int, buttons: list[str], service: str | None,
-              mock: bool) -> Path:
+              mock: bool, baud: int = 19200) -> Path:
     """Write a device config from the site's credentials file, validating every value."""
     check_id(site, "site")
     check_id(device, role)
@@ -127,7 +128,7 @@ def provision(*, site: str, role: str, device: str, host: str, port: int, creden
         lines += [f'{k} = "{a}"' for k, a in zip(keys, actions)] + [""]
     lines += ["[display]", f'type = "{display}"', ""]
     if printer or (mock and role == "kiosk"):  # a laptop's test kiosk gets a (mock) printer for its tickets
-        lines += ["[printer]", f'port = "{printer or "mock"}"', f"paper_mm = {paper_mm}", ""]
+        lines += ["[printer]", f'port = "{printer or "mock"}"', f"baudrate = {baud}", f"paper_mm = {paper_mm}", ""]
     if service:
         lines += ["[tickets]", f'service = "{service}"', ""]
     text = "\n".join(lines)

@@ -87,7 +87,11 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
                 assert mock_printer.path is not None
                 hw.printer = SerialPrinter(mock_printer.path, p.baudrate, p.paper_mm)
             else:
-                hw.printer = SerialPrinter(p.port, p.baudrate, p.paper_mm)
+                serial_printer = SerialPrinter(p.port, p.baudrate, p.paper_mm)
+                hw.printer = serial_printer
+                if not serial_printer.connected:  # not a fault for ever: opened when it appears
+                    log.error("printer %s unavailable: %s; it is opened as soon as it appears", p.port,
+                              serial_printer.problem)
         except Exception as exc:
             hw.faults.append(f"printer: {exc}")
             log.error("printer %s unavailable: %s", p.port, exc)

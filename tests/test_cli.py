@@ -260,7 +260,7 @@ def test_mock_or_antre_mock_selects_mock_hardware_for_the_selftest(
     capsys.readouterr()
     monkeypatch.delenv("ANTRE_MOCK", raising=False)
     assert main(["edge", "selftest", "--config", str(device)]) == 1  # no such display or printer here
-    assert "FAULT  printer: " in capsys.readouterr().out
+    assert "FAULT  printer status: unknown (not connected: " in capsys.readouterr().out
     for argv, env in ((["edge", "selftest", "--config", str(device), "--mock"], None),
                       (["edge", "--mock", "selftest", "--config", str(device)], None),
                       (["edge", "selftest", "--config", str(device)], "1")):

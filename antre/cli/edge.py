@@ -50,8 +50,12 @@ def register(tree: CommandTree) -> None:
     p.add_argument("--display", choices=["ssd1306", "sh1106", "max7219", "none"], default="ssd1306",
                    help="the number display")
     p.add_renamed("--serial-port", "--printer", metavar="TTY",
-                  help="the serial port of the ticket printer, e.g. /dev/serial0 (default: no printer)")
+                  help="the serial port of the ticket printer: for USB its stable /dev/serial/by-id/... name, "
+                  "or /dev/serial0 for the Pi's UART (default: no printer)")
     p.add_argument("--paper-mm", type=int, choices=[58, 80], default=58, help="the printer's paper width")
+    p.add_argument("--baud", type=int, choices=[9600, 19200, 38400, 57600, 115200], default=19200,
+                   help="the printer's serial speed (many 58 mm printers ship at 9600; its self-test page "
+                   "says)")
     p.add_argument("--button", action="append", default=[], metavar="NAME:PIN:PRESS[:DOUBLE[:HOLD]]",
                    help="a button and the actions of its gestures, e.g. panggil:17:call_next:recall:no_show "
                    "(repeat for a keypad)")
@@ -76,7 +80,7 @@ def _provision(args: argparse.Namespace) -> int:
     path = edge_main.provision(
         site=args.site, role=args.role, device=args.id, host=args.broker_host, port=args.broker_port,
         credentials=args.credentials, out=args.out, display=args.display, printer=args.serial_port,
-        paper_mm=args.paper_mm, buttons=args.button, service=args.service, mock=args.mock,
+        paper_mm=args.paper_mm, baud=args.baud, buttons=args.button, service=args.service, mock=args.mock,
     )
     hint = f"antre edge selftest --config {shlex.quote(str(path))}" + (" --mock" if args.mock else "")
     print(f"wrote {path} (mode 0600); test it at the gerai with: {hint}")
