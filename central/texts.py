@@ -76,7 +76,7 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
         "Not issued: the central's system clock is not synchronised yet (NTP); tickets are issued once it is",
     ),
     ResultCode.DOUBLE_PRESS: (
-        "Tekan dua kali: {ticket} baru saja dipanggil",
+        "Tekan 2x: {ticket} baru dipanggil",
         "Pressed twice within {guard} s: {ticket} was just called; the second press is ignored",
     ),
     ResultCode.INTERNAL_ERROR: ("Perintah tidak dapat diproses; dicatat untuk teknisi", "The central could not handle this"),

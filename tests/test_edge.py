@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -175,6 +176,27 @@ def test_paper_running_out_mid_ticket_keeps_it_off_the_queue_until_reprinted(edg
     acks = [(e.ticket_id[-4:], e.ok, e.status) for e in events if isinstance(e, ev.PrintAcked)]
     assert acks == [("A001", True, "ok"), ("A002", False, "paper_out"), ("A002", True, "ok")]
     assert [e.ticket_id[-4:] for e in events if isinstance(e, ev.TicketReprinted)] == ["A002"]
+
+
+def test_a_slow_double_press_calls_one_citizen_and_the_display_says_why(edge: EdgeStack) -> None:
+    """The field failure: a double press with a 400 ms gap called two citizens (the first marked served
+    without being served).  Real presses on the mock pins, 400 ms apart: one call, and the refusal
+    (the reply's code double_press) on the display."""
+    a = edge.gerai
+    press(a, 27)
+    press(a, 27)
+    wait_for(lambda: shown(edge).waiting == 2, 10, "two tickets waiting")  # type: ignore[union-attr]
+    pin = a.pin_factory.pin(17)
+    for gap in (0.4, 0.0):
+        pin.drive_low()
+        pin.drive_high()
+        threading.Event().wait(gap)
+    wait_for(lambda: any(r.code == "double_press" for r in a.agent.replies.values()), 10, "the refusal")
+    wait_for(lambda: shown(edge).status == "!Tekan 2x: A001 baru dipanggil", 5,  # type: ignore[union-attr]
+             "the reason on the display")
+    assert shown(edge).number == "A001" and shown(edge).waiting == 1  # type: ignore[union-attr]
+    codes = sorted(r.code for r in a.agent.replies.values() if r.code in ("called", "double_press"))
+    assert codes == ["called", "double_press"]
 
 
 def test_broker_loss_shows_offline_refuses_presses_and_recovers(edge: EdgeStack) -> None:
