@@ -53,8 +53,10 @@ from antre.broker.link.clock import LinkClock
 from antre.broker.link.outbox import Outbox
 from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
 from antre.edge.config import DeviceConfig
+from antre.edge.kiosk import KioskView, ServiceInfo, kiosk_view
 from antre.hardware.display import DisplayContent, NumberDisplay
 from antre.hardware.gestures import Gesture
+from antre.hardware.kiosk_screen import KioskScreen
 from antre.hardware.escpos import PrinterStatus
 from antre.hardware.printer import PRINTABLE, PrintResult, Ticket, TicketPrinter, fault_text
 
@@ -108,6 +110,9 @@ class EdgeAgent:
         self._ping_out: float | None = None  # monotonic time of the oldest unanswered ping
         self.central_lost = False  # connected to the broker, but the central does not answer
         self.state: m.GeraiState | None = None
+        #: a kiosk's service as the central last described it (remaining quota, wait, open)
+        self.service_info: ServiceInfo | None = None
+        self._kiosk_screen: KioskScreen | None = None
         self.replies: dict[str, m.Reply] = {}
         self.notice: tuple[str, float] | None = None  # (text, until monotonic)
         self.printer_status = "unknown" if hardware.printer else None
@@ -185,13 +190,41 @@ class EdgeAgent:
                 status = STATUS_TEXT.get(s.status, s.status.upper())
             return DisplayContent(name=name, number=number, waiting=waiting, status=status)
 
+    def kiosk_view(self) -> KioskView:
+        """What a kiosk's screen shows (antre.edge.kiosk)."""
+        with self._lock:
+            notice = self.notice[0] if self.notice and self.notice[1] > time.monotonic() else None
+            service = self.config.tickets.service if self.config.tickets else self.device
+            return kiosk_view(service, self.service_info, connected=self.link.connected.is_set(),
+                              central_lost=self.central_lost, printer_fault=self.printer_fault, notice=notice,
+                              name=self.config.device.name or service)
+
+    def service_state(self, info: ServiceInfo) -> None:
+        """The central's state of the kiosk's service (remaining quota, waiting, estimated wait)."""
+        with self._lock:
+            self.service_info = info
+        self.render()
+
     def render(self) -> None:
         if self.hw.display is None:
             return
         try:
+            screen = self._kiosk_screen_of(self.hw.display) if self.role is Role.KIOSK else None
+            if screen is not None:
+                screen.show(self.kiosk_view())
+                setattr(self.hw.display, "frame", screen.frame)  # what snapshots of the display save
+                return
             self.hw.display.show(self.content())
         except Exception as exc:  # a broken display must not stop the agent
             self._fault(f"display: {exc}")
+
+    def _kiosk_screen_of(self, display: object) -> KioskScreen | None:
+        """A kiosk screen on the display's luma device when it is a pixel display (an OLED)."""
+        if self._kiosk_screen is None:
+            device = getattr(display, "device", None)
+            if device is not None and getattr(device, "width", 0) >= 96 and getattr(device, "height", 0) >= 32:
+                self._kiosk_screen = KioskScreen(device)
+        return self._kiosk_screen
 
     def _notify(self, text: str) -> None:
         with self._lock:
