@@ -520,7 +520,8 @@ class EdgeAgent:
             for job in stale:
                 del self.kept[job.job]
         for job in stale:
-            reason = f"cetak gagal; printer tidak pulih dalam {limit / 60:.0f} menit ({self.printer_status})"
+            within = f"{limit / 60:.0f} menit" if limit >= 60 else f"{limit:.0f} detik"
+            reason = f"cetak gagal; printer tidak pulih dalam {within} ({self.printer_status})"
             log.warning("ticket %s: its print failed %.0f s ago and the printer did not recover: voiding it",
                         job.ticket, limit)
             self.voided.append(job.ticket)

@@ -246,11 +246,12 @@ def test_provision_writes_a_valid_private_config_and_selftest_runs_it(tmp_path: 
     out = tmp_path / "dev" / "g1.toml"
     assert main(["edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
                  "--credentials", str(site.credentials_path), "--out", str(out), "--mock", "--serial-port", "mock",
-                 "--button", "panggil:17:call_next:recall:no_show", "--service", "ktp"]) == 0
+                 "--button", "panggil:17:call_next:recall:no_show", "--service", "ktp", "--baud", "9600"]) == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     config = parse_device(out.read_text(), str(out))
     assert config.broker.password == site.secrets.password(Identity(Role.GERAI, "g1"))
     assert config.button[0].double == "recall"
+    assert config.printer is not None and config.printer.baudrate == 9600  # many 58 mm printers ship at 9600
 
     report = io.StringIO()
     pressed = threading.Event()

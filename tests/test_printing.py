@@ -291,3 +291,16 @@ def test_a_kiosk_with_a_faulty_printer_issues_nothing_and_recovers_by_itself(
         voids = [e for e in events if isinstance(e, ev.TicketVoided)]
         assert [(v.ticket_id[-4:], v.actor) for v in voids] == [("A003", "k1")] and "cetak gagal" in voids[0].reason
         assert [e.ticket_id[-4:] for e in events if isinstance(e, ev.TicketReprinted)] == ["A002"]
+        import contextlib
+        import io
+
+        from antre.cli import main
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):  # what a manager or the ombudsman reads back
+            assert main(["audit", "--config", str(stack.site.config_path), "--db",
+                         str(stack.site.dir / "central.db")]) == 0
+        trail = out.getvalue()
+        assert "-A003 PRINT FAILED (paper_out after printing: paper_out)" in trail, trail
+        assert "k1: VOIDED " in trail and "-A003 (never printed), reason: cetak gagal; printer tidak pulih dalam 4 detik" in trail
+        assert "k1: reprint of " in trail and "-A002 sent to the printer" in trail
