@@ -499,13 +499,12 @@ class EdgeAgent:
     def _reprint_kept(self) -> None:
         if not self.link.connected.is_set():
             return
-        with self._lock:
+        with self._lock:  # asked once, whichever thread (printer watch, health) sees the recovery first
             asked = set(self._reprints.values())
-            due = [job for job, _ in self.kept.values() if job.job not in asked]
-        for job in due:
-            cid = self.next_id()
-            with self._lock:
+            due = [(self.next_id(), job) for job, _ in self.kept.values() if job.job not in asked]
+            for cid, job in due:
                 self._reprints[cid] = job.job
+        for cid, job in due:
             log.info("printer ready again: asking the central to reprint %s", job.ticket)
             self.send(m.Reprint(id=cid, ticket=job.ticket), deadline_s=PRINT_ACK_DEADLINE_S)
 

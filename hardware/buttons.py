@@ -23,6 +23,8 @@ from antre.hardware.gestures import Gesture, GestureDetector, GestureTiming
 log = logging.getLogger(__name__)
 
 GestureHandler = Callable[[str, Gesture], None]
+#: while a button is down the pins are read at least this often (seconds)
+REREAD_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,10 @@ class ButtonPad:
                     return
                 deadlines = [d for d in (det.next_deadline() for det in self.detectors.values()) if d is not None]
                 timeout = max(0.0, min(deadlines) - self.clock()) if deadlines else None
+                if any(not det.idle for det in self.detectors.values()):
+                    # a button is down (or settling): read the pins now and then, so a release edge
+                    # that was lost is seen even when no deadline is due
+                    timeout = min(timeout, REREAD_S) if timeout is not None else REREAD_S
                 self._cond.wait(timeout)
                 if self._stopped.is_set():
                     return

@@ -119,3 +119,24 @@ def test_mock_pins_with_real_timing(name: str) -> None:
             return
         print(f"{name}: attempt {attempt}: the machine stretched the pattern ({edges}); again")
     pytest.fail(f"{name}: could not drive the pattern with its timing in 4 attempts (machine overloaded?)")
+
+
+def test_a_release_edge_that_never_came_is_read_from_the_pin() -> None:
+    """A button with only a press action is confirmed at once and has no deadline while down: its
+    pin is still read now and then, so a lost release edge does not swallow the next press."""
+    factory = MockFactory()
+    got: list[Gesture] = []
+    pad = ButtonPad([ButtonSpec("call", 17, double=False, hold=False)], lambda n, g: got.append(g), REAL,
+                    pin_factory=factory)
+    try:
+        pin = factory.pin(17)
+        pin.drive_low()
+        threading.Event().wait(0.1)
+        pad.edge = lambda name, pressed: None  # type: ignore[method-assign]  # the release edge is lost
+        pin.drive_high()
+        del pad.edge
+        assert pad.wait_idle(3)  # seen released from a reading of the pin
+        drive(pin, [(0, True), (100, False)])
+        assert pad.wait_idle(3) and got == [Gesture.PRESS, Gesture.PRESS]
+    finally:
+        pad.close()
