@@ -48,6 +48,7 @@ import tomli_w
 from antre.broker.wire import codec
 from antre.broker.admin import credentials as creds
 from antre.broker.wire import messages as m
+from antre.broker.wire.feed import SiteFeed
 from antre.broker.admin.acl import Identity
 from antre.broker.link.client import BrokerAddress, MqttLink, Received
 from antre.broker.admin.embedded import serve
@@ -111,6 +112,10 @@ class AgentRecord:
     state_log: list[tuple[str | None, float]] = field(default_factory=list)  # (ticket shown, arrival)
     on_state: Callable[[m.GeraiState], None] | None = None
 
+    def shown(self) -> m.GeraiState | None:
+        """The state as the display shows it (contract 2: waiting summed from the service states)."""
+        return self.agent.shown_state() if self.agent is not None else self.state
+
     def on_message(self, channel: Channel, msg: m.Message) -> None:
         """What the device's edge agent received (the agent owns the one connection of its identity)."""
         with self.cond:
@@ -124,7 +129,7 @@ class AgentRecord:
                     self.state_log.append((msg.ticket, time.perf_counter()))
             self.cond.notify_all()
         if channel is Channel.STATE and self.on_state is not None and self.state is not None:
-            self.on_state(self.state)
+            self.on_state(self.shown() or self.state)
 
     def wait(self, condition: Callable[[], object], timeout: float = TIMEOUT) -> bool:
         with self.cond:
@@ -156,6 +161,7 @@ class DemoStack:
         self.credentials = creds.ensure(workdir / "credentials.toml", config.site_id, config.identities())
         self.devices: dict[tuple[str, str], AgentRecord] = {}
         self.board: m.Board | None = None
+        self.feed = SiteFeed(config.site_id, config.site.name)  # the site as a lobby assembles it (contract 2)
         self._board_calls: set[tuple[str, str, float]] = set()
         self.board_log: list[tuple[str, float]] = []  # ("ticket@gerai", arrival) of each new call on the board
         self.announce_log: list[tuple[str, float, m.Announce]] = []
@@ -214,7 +220,8 @@ class DemoStack:
         # the demo's own view of the board, as a read-only monitor (the lobby app has the lobby's identity)
         self.lobby = MqttLink(
             self.address(Identity(Role.MONITOR, "ops")),
-            subscriptions=[(self.topics.board(), 1), (self.topics.announce(), 1)], on_message=self._lobby_message,
+            subscriptions=[(t, 1) for t in self.feed.subscriptions()] + [(self.topics.announce(), 1)],
+            on_message=self._lobby_message,
         )
         self.lobby.start()
         self.lobby.wait_connected(TIMEOUT)
@@ -316,10 +323,9 @@ class DemoStack:
     def _lobby_message(self, msg: Received) -> None:
         now = time.perf_counter()
         with self.lobby_cond:
-            if msg.topic.endswith("/board"):
-                board = codec.decode(msg.payload, "board", m.Board)
-                if self.board is None or board.rev >= self.board.rev:
-                    self.board = board
+            if not msg.topic.endswith("/announce"):
+                if self.feed.offer(msg.topic, msg.payload):
+                    self.board = board = self.feed.board()
                     for call in board.calls:
                         if (call.ticket, call.gerai, call.ts) not in self._board_calls:
                             self._board_calls.add((call.ticket, call.gerai, call.ts))
@@ -610,7 +616,7 @@ def _command(verb: str, args: list[str], cid: str, kiosk: str | None) -> tuple[s
 def _show_all(stack: DemoStack, out: TextIO) -> None:
     for (role, device), sim in sorted(stack.devices.items()):
         if role == "gerai":
-            s = sim.state
+            s = sim.shown()
             text = "(no state yet)" if s is None else f"{s.ticket or '----'}  {s.status}, {s.waiting} menunggu"
             out.write(f"  {device}: {text}\n")
     board = stack.board

@@ -34,6 +34,8 @@ from antre.broker.wire import messages as m
 from antre.broker.wire.topics import Role
 from antre.sim.procs import BrokerProc, CentralProc, free_port, mosquitto_binary
 from antre.sim.sitefiles import SiteFiles, generated_site
+from bench import fanout
+from bench import startup
 from bench.clients import InlineClient, idle_gerai, pump_many
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +74,7 @@ class Stack:
     """A broker and (optionally) the central service as child processes."""
 
     def __init__(self, kind: str, site: SiteFiles, central: bool = True) -> None:
+        self.site = site
         self.broker = BrokerProc(kind, site)
         self.central = CentralProc(site) if central else None
 
@@ -80,6 +83,12 @@ class Stack:
         if self.central is not None:
             self.central.start()
             self.central.wait_ready(60)
+        # the site's lobby is an upgraded one (contract 2): the central sends no whole-site board
+        lobby = client(self.site, Identity(Role.LOBBY, "lobby-1"), [])
+        lobby.publish(f"antre/v1/{SITE}/lobby/lobby-1/presence", codec.encode(
+            m.Presence(role="lobby", device="lobby-1", online=True, contract=m.CONTRACT)), retain=True)
+        lobby.pump(0.2)
+        lobby.close()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -199,7 +208,7 @@ LOBBY_GAP = 0.025  # seconds between presses: far busier than any MPP, slower th
 
 
 def press_to_lobby(kind: str, work: Path) -> dict[str, float]:
-    """A gerai's call until the retained lobby board (read as a lobby) lists it."""
+    """A gerai's call until a lobby (contract 2: it reads every gerai's state) shows it."""
     site = bench_site(work / f"lobby-{kind}", PRESS_GERAI, PRESS_GERAI)  # with lobby-1
     per_gerai = LOBBY_CALLS // PRESS_GERAI + 5
     with Stack(kind, site):
@@ -208,7 +217,7 @@ def press_to_lobby(kind: str, work: Path) -> dict[str, float]:
             for g in site.config.gerai
         }
         issue_tickets(site, clients, per_gerai)
-        lobby = client(site, Identity(Role.LOBBY, "lobby-1"), [f"antre/v1/{SITE}/board"])
+        lobby = client(site, Identity(Role.LOBBY, "lobby-1"), [f"antre/v1/{SITE}/gerai/+/state"])
         gerai = list(clients)
         calls: Counter[str] = Counter()
         lat = []
@@ -223,8 +232,8 @@ def press_to_lobby(kind: str, work: Path) -> dict[str, float]:
 
             def on_board() -> float | None:
                 for _, payload, at in lobby.messages:
-                    board = codec.decode(payload, "board", m.Board)
-                    if any(t.gerai == g and t.ticket == expected for t in board.gerai):
+                    state = codec.decode(payload, "state", m.GeraiState)
+                    if state.gerai == g and state.ticket == expected:
                         return at
                 return None
 
@@ -456,6 +465,8 @@ def main() -> int:
             r["fleet"] = attempt(f"{kind}: fleet", fleet, kind, work)
             r["edge"] = attempt(f"{kind}: edge agent footprint", edge_footprint, kind, work)
             results[kind] = r
+        results["sizes"] = attempt("fan-out and lobby sizes (in-process bus)", fanout.run) or {}
+        results["startup"] = attempt("start-up with 1 day and 1 year of history", startup.run, work / "startup")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -480,10 +491,12 @@ def main() -> int:
         }
 
     mosq, emb = flat(results["mosquitto"]), flat(results["embedded"])
-    doc = {**mosq, "embedded": emb, "raw": results, "versions": versions(), "machine": machine(),
-           "duration_s": round(time.monotonic() - started, 1)}
+    doc = {**mosq, "embedded": emb, "sizes": results["sizes"], "raw": results, "versions": versions(),
+           "machine": machine(), "duration_s": round(time.monotonic() - started, 1)}
     (OUT / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(render_table(mosq, emb, doc))
+    print(render_sizes(results["sizes"]))
+    print("\n" + startup.render(results["startup"]))
     bad = [k for k in ("lost", "doubled") for r in (mosq, emb) if r[k] is None or r[k] > 0]
     if bad:
         print(f"\nFAIL: commands lost or doubled, or the check did not run: {bad}", file=sys.stderr)
@@ -533,6 +546,26 @@ def render_table(mosq: dict[str, Any], emb: dict[str, Any], doc: dict[str, Any])
     ]
     lines += [f"{name:<{width}}  {a:>22}  {b:>22}  {t}" for name, a, b, t in rows]
     lines.append(f"\n({doc['duration_s']} s; every figure in bench/out/results.json)")
+    return "\n".join(lines)
+
+
+def render_sizes(sizes: dict[str, Any]) -> str:
+    """The fan-out and lobby rows: what grows with the site, and what must not."""
+    lines = ["", "cost per ticket (messages / bytes the central publishes; every gerai of the service online)"]
+    rows = sizes.get("per_ticket", [])
+    for n in (10, 100, 1000):
+        by = {r["contract"]: r for r in rows if r["gerai_per_service"] == n}
+        old, new = by.get(1), by.get(2)
+        cell = (lambda r: "null" if r is None else f"{r['msgs_per_ticket']:g} msgs / {r['bytes_per_ticket']} B")
+        lines.append(f"  {n:>5} gerai per service   contract 1 readers {cell(old):>24}   contract 2 readers "
+                     f"{cell(new):>18}   target (contract 2): <= 3 msgs, flat")
+    lines.append("what a lobby receives (20 services, every gerai serving)")
+    for r in sizes.get("lobby", []):
+        over = " (over contract 1's 500-gerai limit)" if r["board_over_contract1_limit"] else ""
+        lines.append(
+            f"  {r['gerai']:>5} gerai   contract 1 board per change {r['board_bytes']:>8} B{over}   contract 2: "
+            f"snapshot at subscribe {r['snapshot_bytes']} B, a call {r['call_bytes']} B, a ticket "
+            f"{r['ticket_bytes']} B   target: per change flat, no ceiling")
     return "\n".join(lines)
 
 

@@ -339,7 +339,7 @@ class Soak:
             self.day.settle()
             audit = audit_log(self.site.dir / "central.db", self.site.config)
             agents = {g: self.day.agents[g].agent for g in self.site.config.gerai}
-            wait_for(lambda: all(audit.gerai_mismatch(g, a.state) == [] for g, a in agents.items()), 60,
+            wait_for(lambda: all(audit.gerai_mismatch(g, a.shown_state()) == [] for g, a in agents.items()), 60,
                      f"every display to converge after {rec.name}")
             rec.converge_s = time.monotonic() - cleared
         finally:

@@ -1,5 +1,6 @@
 """The audit trail: every call, skip, transfer, priority and pause of a day,
-with gerai, time and reason, read back from the event log."""
+with gerai, time and reason, read back from the site's history (the live event
+log and its archive, :class:`~antre.central.history.History`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import TextIO
 
 from antre.broker.wire.messages import Priority
 from antre.central import events as ev
+from antre.central.archive import archive_dir
 from antre.central.config import SiteConfig
+from antre.central.history import History
 from antre.central.store import EventStore
 
 
@@ -59,19 +62,19 @@ def printable(text: str) -> str:
     return text.translate(_UNSAFE)
 
 
-def print_audit(config: SiteConfig, store: EventStore, day: dt.date | None, out: TextIO) -> int:
-    """Print the trail of ``day`` (default: the latest); returns the line count."""
+def print_audit(config: SiteConfig, history: History | EventStore, day: dt.date | None, out: TextIO) -> int:
+    """Print the trail of ``day``, live or archived (default: every day, a blank line between
+    days); returns the line count.  An EventStore is read with its archive (``store.archive``)."""
+    if isinstance(history, EventStore):
+        history = History(history, archive_dir(history.path, config.store.archive))
     lines = 0
-    current: dt.date | None = None
-    for _, event in store.events(0):
-        if isinstance(event, ev.DayOpened):
-            current = dt.date.fromisoformat(event.day)
-        if day is not None and current != day:
-            continue
-        if day is None and current is not None and isinstance(event, ev.DayOpened) and lines:
+    days = [d.day for d in history.days()] if day is None else [day]
+    for current in days:
+        if day is None and lines:
             out.write("\n")
-        local = dt.datetime.fromtimestamp(event.ts, config.zone)
-        cmd = f" [{event.cmd}]" if event.cmd else ""
-        out.write(printable(f"{local:%Y-%m-%d %H:%M:%S} {describe(event)}{cmd}") + "\n")
-        lines += 1
+        for _, event in history.events(current):
+            local = dt.datetime.fromtimestamp(event.ts, config.zone)
+            cmd = f" [{event.cmd}]" if event.cmd else ""
+            out.write(printable(f"{local:%Y-%m-%d %H:%M:%S} {describe(event)}{cmd}") + "\n")
+            lines += 1
     return lines

@@ -8,16 +8,25 @@ integrity_check``, the site, the events readable), synced to disk and only
 then renamed to ``<site>-<UTC time>.db``; afterwards the oldest backups
 beyond ``--keep`` are removed.  Nothing here takes the central's lock.
 
+The days the log has archived (:mod:`antre.central.archive`) are copied too,
+into ``archive/`` of the backup directory: every file the copy's ``archived``
+table names, checked against its recorded SHA-256, written to a temporary
+file, synced and renamed (a file already there with that checksum is kept:
+archive files never change).  A missing or damaged archive file fails the
+backup with a storage error naming it, after the log's copy is written.
+
 Default directory: ``backups/`` beside the log (``/var/lib/antre/backups/``
 for the default ``/var/lib/antre/<site>.db``), the one the storage errors name.
 To restore: stop the central, move the damaged log aside, copy the newest
-backup to the log's path (with no ``-wal``/``-shm`` files beside it) and start
-the central (README: Backups).
+backup to the log's path (with no ``-wal``/``-shm`` files beside it), copy back any
+archive file missing from the archive directory from ``backups/archive/``, and
+start the central (README: Backups).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import re
@@ -27,7 +36,16 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from antre.central.store import EventStore, StorageCause, StorageError, backup_dir, classify_sqlite_error
+from antre.central.archive import archive_dir, sha256_of
+from antre.central.store import (
+    ArchiveRecord,
+    EventStore,
+    StorageCause,
+    StorageError,
+    backup_dir,
+    classify_os_error,
+    classify_sqlite_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +60,8 @@ class Backup:
     bytes: int
     seconds: float
     removed: tuple[Path, ...]
+    archive_files: int = 0  #: archived days the backup holds (in ``archive/`` of its directory)
+    archive_copied: int = 0  #: of which copied by this backup (the others were there already)
 
 
 def backups(directory: Path, site: str) -> list[Path]:
@@ -58,8 +78,9 @@ def latest(directory: Path, site: str) -> Path | None:
 
 
 def make_backup(log_path: str | Path, site: str, out: Path | None = None, keep: int = 14,
-                now: dt.datetime | None = None) -> Backup:
-    """Copy the log at ``log_path`` into ``out`` (default: ``backups/`` beside it); raise StorageError."""
+                now: dt.datetime | None = None, archive: Path | None = None) -> Backup:
+    """Copy the log at ``log_path`` into ``out`` (default: ``backups/`` beside it), and its archive files
+    (from ``archive``, default ``archive/`` beside the log) into ``out/archive``; raise StorageError."""
     if keep < 1:
         raise ValueError("keep at least one backup")
     src_path = Path(log_path)
@@ -107,7 +128,63 @@ def make_backup(log_path: str | Path, site: str, out: Path | None = None, keep: 
     removed = tuple(rotate(out, site, keep))
     size = final.stat().st_size
     log.info("backup %s: %d events, %d bytes", final, events, size)
-    return Backup(final, events, size, time.monotonic() - started, removed)
+    records = _archived(final, site)
+    copied = copy_archive(records, archive if archive is not None else archive_dir(src_path), out / "archive")
+    return Backup(final, events, size, time.monotonic() - started, removed, len(records), copied)
+
+
+def _archived(path: Path, site: str) -> list[ArchiveRecord]:
+    store = EventStore(path, site, readonly=True)
+    try:
+        return store.archived()
+    finally:
+        store.close()
+
+
+def copy_archive(records: list[ArchiveRecord], source: Path, target: Path) -> int:
+    """Copy the archive files ``records`` name from ``source`` to ``target``, each verified against its
+    recorded SHA-256; returns how many were copied (a file already in ``target`` with its checksum stays)."""
+    copied = 0
+    problems: list[StorageError] = []
+    for record in records:
+        dst = target / record.file
+        if dst.exists() and sha256_of(dst) == (record.sha256, record.bytes):
+            continue
+        src = source / record.file
+        try:
+            data = src.read_bytes()
+        except FileNotFoundError:
+            problems.append(StorageError(f"archive file {src} of day {record.day} is missing: the backup of the log "
+                                         "was written but not this day's archive", StorageCause.ARCHIVE_MISSING))
+            continue
+        except OSError as exc:
+            problems.append(classify_os_error(str(src), "read the archive file", exc))
+            continue
+        if hashlib.sha256(data).hexdigest() != record.sha256:
+            problems.append(StorageError(f"archive file {src} of day {record.day} does not have the checksum the "
+                                         "log recorded: not copied (restore it from an older backup's archive/)",
+                                         StorageCause.ARCHIVE_CORRUPT))
+            continue
+        partial = target / f".{record.file}.partial"
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            with open(partial, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(partial, dst)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise classify_os_error(str(dst), "write the archive copy", exc) from None
+        copied += 1
+    if copied:
+        _fsync_dir(target)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more archive files: {'; '.join(str(p) for p in problems[1:4])})" \
+            if len(problems) > 1 else ""
+        raise StorageError(f"{first}{more}", first.cause)
+    return copied
 
 
 def _verify(path: Path, site: str) -> int:

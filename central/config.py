@@ -162,11 +162,23 @@ STATE_DIR = Path("/var/lib/antre")
 CONFIG_DIR = Path("/etc/antre")
 
 
+#: ``[store] retention_days`` when the site file does not say: about two months live
+DEFAULT_RETENTION_DAYS = 62
+#: the longest retention accepted (ten years); longer is a typo
+MAX_RETENTION_DAYS = 3660
+
+
 class StoreSection(_Strict, frozen=True, kw_only=True):
     #: the event log (default ``/var/lib/antre/<site>.db``; a relative path is relative to the
     #: site file's directory)
     path: str = ""
     durability: Literal["full", "normal", "off"] = "full"
+    #: days kept in the live log; older days are moved to one compressed file per day in
+    #: ``archive`` (still read by ``antre audit``; see antre.central.archive)
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    #: the archive directory (default: ``archive/`` beside the log; a relative path is relative
+    #: to the site file's directory)
+    archive: str = ""
 
 
 class _File(_Strict, frozen=True, kw_only=True):
@@ -265,7 +277,8 @@ def _paths(cfg: _File, base: Path | None) -> tuple[StoreSection, BrokerSection]:
     """The store and broker sections with their paths defaulted and resolved."""
     site = cfg.site.id
     store = msgspec.structs.replace(
-        cfg.store, path=resolve_path(cfg.store.path, base) if cfg.store.path else str(STATE_DIR / f"{site}.db"))
+        cfg.store, path=resolve_path(cfg.store.path, base) if cfg.store.path else str(STATE_DIR / f"{site}.db"),
+        archive=resolve_path(cfg.store.archive, base))
     b = cfg.broker
     tls = {key: resolve_path(value, base) if value else None
            for key, value in (("cafile", b.cafile), ("certfile", b.certfile), ("keyfile", b.keyfile))}
@@ -384,6 +397,12 @@ def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
             raise fail(f"monitor[{i}].id", f"duplicate monitor id {mon.id!r} ({', '.join(BUILTIN_MONITORS)} "
                        "are built in)")
         monitors.append(mon.id)
+    days = cfg.store.retention_days
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise fail("store.retention_days", f"{days} is not a number of days between 1 and {MAX_RETENTION_DAYS}: "
+                   f"the live log keeps that many days and archives older ones (default {DEFAULT_RETENTION_DAYS})")
+    if cfg.store.archive.strip() != cfg.store.archive or "\0" in cfg.store.archive:
+        raise fail("store.archive", f"{cfg.store.archive!r} is not a directory name (leading or trailing blanks?)")
     tls = (cfg.broker.cafile, cfg.broker.certfile, cfg.broker.keyfile)
     if any(tls) and not all(tls):
         raise fail("broker", "TLS needs all three of cafile, certfile and keyfile")

@@ -16,6 +16,7 @@ from antre.broker.admin.acl import Identity
 from antre.broker.link.client import BrokerAddress, TlsSettings
 from antre.broker.wire.topics import Role, Topics
 from antre.central import lease
+from antre.central.archive import LogArchiver, archive_dir
 from antre.central.config import SiteConfig
 from antre.central.runner import CentralRunner
 from antre.central.service import QueueService
@@ -88,6 +89,7 @@ def run_central(
         signal.signal(sig, lambda *_: stop.set())
     store = EventStore(db or config.store.path, config.site_id, config.store.durability)  # takes the log's lock
     attached = None
+    archiver: LogArchiver | None = None
     try:
         log.info("antre central starting: site %s, log %s; checking the site's lease on %s:%d", config.site_id,
                  store.path, address.host, address.port)
@@ -102,15 +104,28 @@ def run_central(
             clock_gate()  # says at once, in the log, whether tickets can be issued
         runner = CentralRunner(service, address, clock=clock, claim=claim)
         attached = attach(runner, notifier)
+        archiver = start_archiver(config, store, runner, clock)
         log.info("antre central claims site %s (term %d, epoch %d); connecting as %s", config.site_id,
                  claim.term, service.epoch, address.username)
         runner.run(stop)
         notifier.stopping("stopped")
     finally:
+        if archiver is not None:
+            archiver.close()
         if attached is not None:
             attached.close()
         store.close()
     return 0
+
+
+def start_archiver(config: SiteConfig, store: EventStore, runner: CentralRunner,
+                   clock: Callable[[], float]) -> LogArchiver:
+    """Days older than ``[store] retention_days`` leave the live log for the archive, a day at a
+    time: exported in a background thread, deleted by the writer loop (:mod:`antre.central.archive`)."""
+    archiver = LogArchiver(store, archive_dir(store.path, config.store.archive), config.store.retention_days,
+                           config.zone, clock)
+    runner.on_pass.append(archiver.on_pass)
+    return archiver
 
 
 def parse_clock(start: str | None, speed: float, zone: dt.tzinfo, anchor: float | None = None) -> Callable[[], float]:

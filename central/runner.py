@@ -46,6 +46,9 @@ _RECONNECTED = object()
 #: The lobby board is republished at most this often (seconds): under a burst
 #: of commands it is coalesced (at most 50 boards a second); at a normal pace every change goes out at once.
 BOARD_MIN_INTERVAL = 0.02
+#: Service states are recomputed this often even when no command touched them (seconds):
+#: a service opens and closes by the clock, and its estimate follows paused gerai.
+SERVICE_SWEEP_INTERVAL = 15.0
 _DOWN_STATUSES = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 
 
@@ -66,6 +69,8 @@ class DeviceStatus:
     online: bool | None = None
     printer: str | None = None
     last_health: float | None = None
+    #: the contract generation it reads, from its presence (1 when it does not say)
+    contract: int = 1
 
 
 class CentralRunner:
@@ -101,6 +106,12 @@ class CentralRunner:
         self._published: dict[str, bytes] = {}
         self._board_dirty = False
         self._board_sent = 0.0
+        self._swept = time.monotonic()
+        #: devices whose presence went online in the batch being processed
+        self._came_online: set[tuple[str, str]] = set()
+        #: published messages by kind, for `make bench` and tests (cumulative)
+        self.published: dict[str, int] = {}
+        self.published_bytes = 0
         self.ready = threading.Event()
         self.stats = {"commands": 0, "duplicates": 0, "rejected": 0, "quarantined": 0, "batches": 0}
         self.rejected_by_code: dict[str, int] = {}  # payloads refused before the engine, by code
@@ -173,6 +184,12 @@ class CentralRunner:
             self._publish_lease()
         if self._board_dirty and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL:
             self._publish_board(self.clock(), force=False)
+        if time.monotonic() - self._swept >= SERVICE_SWEEP_INTERVAL and self.link.connected.is_set():
+            self._swept = time.monotonic()
+            try:
+                self._publish_services(set(self.config.services), self.clock(), force=False)
+            except Exception:
+                log.exception("publishing the service states failed")
 
     def _shutdown(self) -> None:
         final = []
@@ -254,20 +271,31 @@ class CentralRunner:
             log.exception("opening the new day failed; retrying on the next batch")
             day = None
         touched: set[str] = set()
+        services: set[str] = set()
+        calls_changed = False
         changed = False
-        for h in handled:
+        for h in [*handled, *([day] if day is not None else [])]:
             touched |= h.touched_gerai
+            services |= h.touched_services
+            calls_changed = calls_changed or h.calls_changed
             changed = changed or bool(h.events)
-        if day is not None:
-            touched |= day.touched_gerai
-            changed = True
+        came_online, self._came_online = self._came_online, set()
         try:
             # The number displays first: they are what citizens wait for.
+            touched |= {device for role, device in came_online if role == Role.GERAI.value}
+            touched |= self._contract1_gerai(services)
             self._publish_states(touched, now, force=reconnected)
+            self._publish_services(services, now, force=reconnected)
+            if calls_changed or reconnected:
+                self._publish_calls(now, force=reconnected)
             for incoming, h in zip(commands, handled):
                 self._publish_results(incoming.role, incoming.device, h)
-            if reconnected or (changed and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL):
-                self._publish_board(now, force=reconnected)
+            if not self._contract1_lobby_online():
+                self._board_dirty = False
+            elif reconnected or any(role == Role.LOBBY.value for role, _ in came_online):
+                self._publish_board(now, force=True)
+            elif changed and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL:
+                self._publish_board(now, force=False)
             elif changed:
                 self._board_dirty = True  # coalesced: sent by _drain when the interval has passed
         except Exception:  # what was committed stays committed; the next change or reconnect republishes
@@ -379,37 +407,89 @@ class CentralRunner:
 
     # ------------------------------------------------------------- publishing
 
+    def _send(self, topic: str, message: m.Message, *, retain: bool = False) -> None:
+        payload = codec.encode(message)
+        kind = m.kind_of(type(message))
+        self.published[kind] = self.published.get(kind, 0) + 1
+        self.published_bytes += len(payload)
+        self.link.publish(topic, payload, qos=1, retain=retain)
+
     def _publish_results(self, role: str, device: str, h: Handled) -> None:
         if h.duplicate:
             self.stats["duplicates"] += 1
-        self.link.publish(self.topics.device(role, device, Channel.REPLY), codec.encode(h.reply), qos=1)
+        self._send(self.topics.device(role, device, Channel.REPLY), h.reply)
         if h.duplicate:
             return  # print jobs and announcements went out the first time
         for job in h.print_jobs:
-            self.link.publish(self.topics.device(role, device, Channel.PRINT), codec.encode(job), qos=1)
+            self._send(self.topics.device(role, device, Channel.PRINT), job)
         for announcement in h.announcements:
-            self.link.publish(self.topics.announce(), codec.encode(announcement), qos=1)
+            self._send(self.topics.announce(), announcement)
+
+    # Contract 1 readers (PROTOCOL.md, "Versions"): a gerai that reads its waiting count from its own
+    # state, a lobby that reads the whole board.  They are served for as long as one is online.
+
+    def _contract1_online(self, role: Role) -> list[str]:
+        prefix = role.value + "/"
+        return [key[len(prefix):] for key, d in self.devices.items()
+                if key.startswith(prefix) and d.online and d.contract < 2]
+
+    def _contract1_gerai(self, services: set[str]) -> set[str]:
+        """The online contract 1 gerai that show the waiting count of one of ``services``."""
+        if not services:
+            return set()
+        return {gid for gid in self._contract1_online(Role.GERAI)
+                if gid in self.config.gerai and not services.isdisjoint(self.config.gerai[gid].services)}
+
+    def _contract1_lobby_online(self) -> bool:
+        """Is a lobby there that may read the board?  A contract 1 lobby publishes no presence:
+        a lobby of the site's file that has not said it reads contract 2 is taken for one."""
+        if self._contract1_online(Role.LOBBY):
+            return True
+        for lobby in self.config.lobbies:
+            status = self.devices.get(f"{Role.LOBBY.value}/{lobby}")
+            if status is None or status.contract < 2:
+                return True
+        return False
+
+    def _changed(self, key: str, message: m.GeraiState | m.ServiceState | m.Calls | m.Board, force: bool) -> bool:
+        """Has ``message`` (rev and ts aside) changed since it was last published under ``key``?"""
+        content = codec.encode(msgspec.structs.replace(message, rev=0, ts=0.0))
+        if not force and self._published.get(key) == content:
+            return False
+        self._published[key] = content
+        return True
 
     def _publish_states(self, gerai: set[str], now: float, force: bool) -> None:
-        targets = set(self.config.gerai) if force else gerai
+        targets = set(self.config.gerai) if force else gerai & self.config.gerai.keys()
         rev = self.service.store.last_seq
         for gid in sorted(targets):
             state = self.service.gerai_state(gid, now, rev)
-            key = codec.encode(msgspec.structs.replace(state, rev=0, ts=0.0))
-            if not force and self._published.get(gid) == key:
-                continue
-            self._published[gid] = key
-            self.link.publish(self.topics.gerai(gid, Channel.STATE), codec.encode(state), qos=1, retain=True)
+            if self._changed(gid, state, force):
+                self._send(self.topics.gerai(gid, Channel.STATE), state, retain=True)
+
+    def _publish_services(self, services: set[str], now: float, force: bool) -> None:
+        targets = set(self.config.services) if force else services & self.config.services.keys()
+        rev = self.service.store.last_seq
+        for sid in sorted(targets):
+            state = self.service.service_state(sid, now, rev)
+            if self._changed("\0service/" + sid, state, force):
+                self._send(self.topics.service_state(sid), state, retain=True)
+
+    def _publish_calls(self, now: float, force: bool) -> None:
+        calls = self.service.calls(now, self.service.store.last_seq)
+        if self._changed("\0calls", calls, force):
+            self._send(self.topics.calls(), calls, retain=True)
 
     def _publish_board(self, now: float, force: bool) -> None:
         self._board_dirty = False
         self._board_sent = time.monotonic()
-        board = self.service.board(now, self.service.store.last_seq)
-        key = codec.encode(msgspec.structs.replace(board, rev=0, ts=0.0))
-        if not force and self._published.get("\0board") == key:
+        if len(self.config.gerai) > 500:  # over the contract 1 board's limit: such a site needs contract 2 lobbies
+            self._once("board", b"", "no whole-site board for contract 1 lobbies: a contract 1 lobby cannot read "
+                       "one of %d gerai (upgrade every lobby to contract 2)", len(self.config.gerai))
             return
-        self._published["\0board"] = key
-        self.link.publish(self.topics.board(), codec.encode(board), qos=1, retain=True)
+        board = self.service.board(now, self.service.store.last_seq)
+        if self._changed("\0board", board, force):
+            self._send(self.topics.board(), board, retain=True)
 
     # ---------------------------------------------------- devices' own reports
 
@@ -429,8 +509,13 @@ class CentralRunner:
         status = self.devices.setdefault(f"{role}/{device}", DeviceStatus())
         if status.online != presence.online:
             level = logging.INFO if presence.online else logging.WARNING
-            log.log(level, "%s %s is %s", role, device, "online" if presence.online else "OFFLINE")
+            log.log(level, "%s %s is %s (contract %d)", role, device, "online" if presence.online else "OFFLINE",
+                    presence.contract)
+        if presence.online and (not status.online or status.contract != presence.contract):
+            # its retained state may be older than what it reads now (a contract 1 gerai's waiting count)
+            self._came_online.add((role, device))
         status.online = presence.online
+        status.contract = presence.contract
 
     def _health(self, role: str, device: str, payload: bytes, now: float) -> None:
         try:

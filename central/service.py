@@ -21,8 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import msgspec
-
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.messages import ResultCode
@@ -30,7 +28,8 @@ from antre.central import events as ev
 from antre.central import views
 from antre.central.config import SiteConfig
 from antre.central.engine import Engine, Outcome, Result
-from antre.central.store import EventStore, StorageError, StoredReply
+from antre.central.replies import ReplyCache
+from antre.central.store import EventStore, StoredReply
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,12 @@ class Handled:
     events: list[ev.AnyEvent] = field(default_factory=list)
     print_jobs: list[m.PrintJob] = field(default_factory=list)
     announcements: list[m.Announce] = field(default_factory=list)
+    #: gerai whose own display state changed (number, status, pause reason)
     touched_gerai: set[str] = field(default_factory=set)
+    #: services whose waiting count, quota, estimate or counters changed
+    touched_services: set[str] = field(default_factory=set)
+    #: whether the recent calls changed
+    calls_changed: bool = False
 
 
 class QueueService:
@@ -61,7 +65,8 @@ class QueueService:
         self.config = config
         self.store = store
         self.engine = engine or Engine(config)
-        self._replies: dict[str, m.Reply] = {}
+        #: the command ids answered within REPLY_RETENTION_S (their replies stay in the log)
+        self._replies = ReplyCache(store, REPLY_RETENTION_S)
         #: per gerai: the press time of its last call_next that called a citizen, and that ticket
         self._last_call: dict[str, tuple[float, str]] = {}
         #: None, or whether the system clock is synchronised: tickets are refused
@@ -77,11 +82,7 @@ class QueueService:
         for _, event in store.events(store.current_day_start()):
             service.engine.apply(event)
             count += 1
-        for row in store.replies(now - REPLY_RETENTION_S):
-            try:
-                service._replies[row.key] = msgspec.json.decode(row.reply, type=m.Reply)
-            except msgspec.DecodeError as exc:
-                raise StorageError(f"stored reply {row.key!r} is unreadable ({exc}); the log is corrupt") from None
+        service._replies.load(now)
         log.info(
             "queue state rebuilt from %s: %d events of %s, %d remembered command ids",
             store.path, count, service.engine.day, len(service._replies),
@@ -103,13 +104,14 @@ class QueueService:
         results: list[Handled] = []
         new_events: list[ev.AnyEvent] = []
         new_replies: list[StoredReply] = []
+        answered: dict[str, m.Reply] = {}  # this batch's, until committed
         for role, device, command in items:
             if isinstance(command, m.Ping):  # clock sync: answered with the central's time, not logged
                 results.append(Handled(reply=m.Reply(epoch=self.epoch, cmd=command.id, ok=True, code=ResultCode.PONG,
                                                      text_id="Terhubung", text_en="pong", ts=now)))
                 continue
             key = f"{role}/{device}/{command.id}"
-            seen = self._replies.get(key)
+            seen = answered.get(key) or self._replies.seen(key, now)
             if seen is not None:
                 log.info("duplicate command %s from %s/%s: answering with the original reply", command.id, role, device)
                 results.append(Handled(reply=seen, duplicate=True))
@@ -119,11 +121,12 @@ class QueueService:
             if isinstance(command, m.CallNext) and command.ts is not None and outcome.result.code is ResultCode.CALLED:
                 self._last_call[device] = (command.ts, outcome.result.ticket.number if outcome.result.ticket else "")
             handled = self._effects(role, device, command, outcome, now)
-            self._replies[key] = handled.reply
+            answered[key] = handled.reply
             new_events.extend(outcome.events)
             new_replies.append(StoredReply(key, now, codec.encode(handled.reply)))
             results.append(handled)
         self.store.append(new_events, new_replies)
+        self._replies.add([(r.key, r.ts) for r in new_replies])
         return results
 
     def tick(self, now: float) -> Handled | None:
@@ -133,10 +136,10 @@ class QueueService:
             return None
         self.store.append(events)
         self.store.prune_replies(now - REPLY_RETENTION_S)
-        cutoff = now - REPLY_RETENTION_S
-        self._replies = {k: r for k, r in self._replies.items() if r.ts >= cutoff}
+        self._replies.prune(now)
         reply = m.Reply(cmd="system-tick", ok=True, code=ResultCode.OK, ts=now)
-        return Handled(reply=reply, events=events, touched_gerai=set(self.config.gerai))
+        return Handled(reply=reply, events=events, touched_gerai=set(self.config.gerai),
+                       touched_services=set(self.config.services), calls_changed=True)
 
     # ---------------------------------------------------------------- views
 
@@ -150,6 +153,12 @@ class QueueService:
 
     def board(self, now: float, rev: int) -> m.Board:
         return views.board(self.engine, now, rev, self.epoch)
+
+    def service_state(self, service: str, now: float, rev: int) -> m.ServiceState:
+        return views.service_state(self.engine, service, now, rev, self.epoch)
+
+    def calls(self, now: float, rev: int) -> m.Calls:
+        return views.calls(self.engine, now, rev, self.epoch)
 
     # -------------------------------------------------------------- private
 
@@ -250,14 +259,19 @@ class QueueService:
         handled = Handled(reply=reply, events=list(outcome.events))
         engine = self.engine
         for event in outcome.events:
+            # Only what changed: a ticket touches its service's state (one message), not the
+            # display of every gerai of the service (contract 2; the runner still serves the
+            # waiting counts of contract 1 gerai from touched_services).
             match event:
                 case ev.DayOpened():
                     handled.touched_gerai.update(self.config.gerai)
+                    handled.touched_services.update(self.config.services)
+                    handled.calls_changed = True
                 case ev.TicketIssued(print=True):
                     handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
-                    handled.touched_gerai.update(self._gerai_of(event.service))
+                    handled.touched_services.add(event.service)
                 case ev.TicketIssued():
-                    handled.touched_gerai.update(self._gerai_of(event.service))
+                    handled.touched_services.add(event.service)
                 case ev.TicketCalled() | ev.TicketRecalled():
                     ticket = engine.tickets[event.ticket_id]
                     handled.announcements.append(
@@ -265,19 +279,24 @@ class QueueService:
                                            or event.mode == "recall_no_show", now, self.epoch)
                     )
                     handled.touched_gerai.add(event.gerai)
-                    handled.touched_gerai.update(self._gerai_of(ticket.service))
+                    handled.touched_services.add(ticket.service)
+                    handled.calls_changed = True
                 case ev.TicketReprinted():
                     handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
-                case ev.PrintAcked() | ev.TicketVoided():  # a ticket stops or starts waiting
-                    handled.touched_gerai.update(self._gerai_of(engine.tickets[event.ticket_id].service))
-                case ev.TicketServed() | ev.TicketNoShow() | ev.GeraiPaused() | ev.GeraiResumed():
+                case ev.PrintAcked() | ev.TicketVoided():  # a ticket stops or starts waiting (and quota back)
+                    handled.touched_services.add(engine.tickets[event.ticket_id].service)
+                case ev.TicketServed() | ev.TicketNoShow():
                     handled.touched_gerai.add(event.gerai)
+                    handled.touched_services.add(engine.tickets[event.ticket_id].service)
+                case ev.GeraiPaused() | ev.GeraiResumed():  # the services' estimates count open gerai
+                    handled.touched_gerai.add(event.gerai)
+                    handled.touched_services.update(self.config.gerai[event.gerai].services)
                 case ev.TicketTransferred():
                     handled.touched_gerai.add(event.gerai)
-                    handled.touched_gerai.update(self._gerai_of(event.to_service))
+                    # the ticket left one of the gerai's services (its counters changed) for to_service
+                    handled.touched_services.update(self.config.gerai[event.gerai].services)
+                    handled.touched_services.add(event.to_service)
                 case ev.CommandRefused():
                     log.info("refused %s from %s/%s: %s %s", event.action, role, device, event.code, event.detail)
         return handled
 
-    def _gerai_of(self, service: str) -> list[str]:
-        return [g.id for g in self.config.gerai_for_service(service)]

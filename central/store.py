@@ -8,6 +8,14 @@ acknowledged; ``"normal"`` survives a crash of the process but may lose the
 last commits on a power cut; ``"off"`` exists to measure what durability
 costs and is never for production.
 
+Opening a log costs the same whatever its history: the file must be an SQLite
+database holding this site's log; the replay reads today's events and the
+command ids of the reply window (an index), nothing older.  Every page is checked (``PRAGMA quick_check``)
+before each day is archived and by ``antre central check-log``.  Days older than
+the retention leave the log for their archive files (:mod:`antre.central.archive`;
+the ``archived`` table names them); :class:`~antre.central.history.History`
+reads both.
+
 Any storage failure (disk full, corrupt file, unreadable event) raises
 :class:`StorageError`, whose message says what happened and what to do; the
 service must stop rather than carry on with state it cannot keep.
@@ -15,6 +23,7 @@ service must stop rather than carry on with state it cannot keep.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import fcntl
@@ -38,6 +47,8 @@ from antre.central import events as ev
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+#: the first 16 bytes of every SQLite database file
+SQLITE_MAGIC = b"SQLite format 3\x00"
 Durability = Literal["full", "normal", "off"]
 
 _SCHEMA = """
@@ -55,6 +66,17 @@ CREATE TABLE IF NOT EXISTS commands (
     key   TEXT PRIMARY KEY,
     ts    REAL NOT NULL,
     reply BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS commands_ts ON commands(ts, key);
+CREATE TABLE IF NOT EXISTS archived (
+    day         TEXT PRIMARY KEY,
+    file        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    bytes       INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    first_seq   INTEGER NOT NULL,
+    last_seq    INTEGER NOT NULL,
+    archived_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -88,6 +110,10 @@ class StorageCause(str, enum.Enum):
     WRONG_SITE = "wrong_site"
     SCHEMA = "schema"
     IO = "io"
+    #: a day's archive file (see :mod:`antre.central.archive`) is not where the log says
+    ARCHIVE_MISSING = "archive_missing"
+    #: a day's archive file is there but is not what the log recorded (checksum, header, lines)
+    ARCHIVE_CORRUPT = "archive_corrupt"
 
 
 class StorageError(AntreError, RuntimeError, exit_status=EX_STORAGE, what="storage", detail="{cause.value}"):
@@ -106,6 +132,33 @@ class StoredReply:
     key: str
     ts: float
     reply: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DaySpan:
+    """A local day of the live log: its events are ``first_seq`` to ``last_seq``, its day_opened first."""
+
+    day: str
+    first_seq: int
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRecord:
+    """What the log records of a day moved to its archive file (the ``archived`` table).
+
+    ``file`` is the file's name in the archive directory (the directory is the site's
+    configuration, so a log and its archive can move together).
+    """
+
+    day: str
+    file: str
+    sha256: str
+    bytes: int
+    count: int
+    first_seq: int
+    last_seq: int
+    archived_at: float
 
 
 def backup_dir(log_path: str | Path) -> Path:
@@ -294,6 +347,7 @@ class EventStore:
                 raise classify_os_error(self.path, "write the event log", problem)
             self._lock = LogLock(self.path)
         try:
+            self._check_header()
             if readonly and not memory:
                 uri = f"file:{urllib.parse.quote(str(Path(self.path).resolve()))}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -303,16 +357,7 @@ class EventStore:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute(f"PRAGMA synchronous={durability.upper()}")
             self._db.execute("PRAGMA foreign_keys=ON")
-            check = self._db.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                found = str(check[0]).splitlines() if check else ["no answer"]
-                summary = found[0][:200] + (f" (and {len(found) - 1} more problems)" if len(found) > 1 else "")
-                raise StorageError(
-                    f"event log {self.path} failed its integrity check ({summary}): "
-                    f"the file is damaged. Stop antre central, move it aside (`mv {self.path} "
-                    f"{self.path}.corrupt`) and {restore_advice(self.path)}",
-                    StorageCause.CORRUPT,
-                )
+            self._sanity_check()
             if not readonly:
                 self._db.executescript(_SCHEMA)
             self._check_meta()
@@ -326,6 +371,38 @@ class EventStore:
         except StorageError:
             self.close()
             raise
+
+    def _sanity_check(self) -> None:
+        """What can be checked at every start without reading the whole file: it is an SQLite
+        database (its header and schema are readable) and, unless new, an antre event log.
+
+        Every page is checked by ``antre central check-log`` (PRAGMA integrity_check) and, at
+        each day archived, by the central itself (:mod:`antre.central.archive`); a damaged page
+        of the current day is met by the replay at start, which reads it.
+        """
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "meta" not in tables:
+            raise self.not_a_log(f"an SQLite database without antre's tables ({', '.join(sorted(tables)[:5])})")
+
+    def _check_header(self) -> None:
+        if self.path == ":memory:":
+            return
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(len(SQLITE_MAGIC))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise classify_os_error(self.path, "read the event log", exc) from None
+        if head and head != SQLITE_MAGIC:
+            raise self.not_a_log("it is not an SQLite database")
+
+    def not_a_log(self, why: str) -> StorageError:
+        return StorageError(
+            f"event log {self.path} is not a valid event log ({why}): the file is damaged or another file. "
+            f"Stop antre central, move the file aside (`mv {self.path} {self.path}.corrupt`) "
+            f"and {restore_advice(self.path)}", StorageCause.CORRUPT,
+        )
 
     def _check_meta(self) -> None:
         rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -469,7 +546,108 @@ class EventStore:
         except sqlite3.Error as exc:
             raise classify_sqlite_error(self.path, "prune command replies in", exc) from None
 
+    def commit_archive(self, record: ArchiveRecord, before_commit: Callable[[], None] | None = None) -> None:
+        """Record a day's archive file and delete its rows from the live log, in one transaction.
+
+        The caller has written, synced and verified the file (:mod:`antre.central.archive`);
+        the rows must still be exactly those the file holds, or nothing is changed.
+        ``before_commit`` (tests: a crash there) runs inside the transaction before COMMIT.
+        """
+        self._check_file()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                count = int(self._db.execute("SELECT count(*) FROM events WHERE seq BETWEEN ? AND ?",
+                                             (record.first_seq, record.last_seq)).fetchone()[0])
+                span = {s.day: s for s in self.day_spans()}.get(record.day)
+                if count != record.count or span is None or (span.first_seq, span.last_seq) != (
+                        record.first_seq, record.last_seq) or span.last_seq >= self.last_seq:
+                    raise StorageError(
+                        f"the live log {self.path} no longer holds day {record.day} as its archive file "
+                        f"{record.file} does ({count} events in {span}; the file: {record.count} events "
+                        f"{record.first_seq}-{record.last_seq}); nothing was deleted", StorageCause.IO)
+                self._db.execute(
+                    "INSERT INTO archived(day, file, sha256, bytes, count, first_seq, last_seq, archived_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.day, record.file, record.sha256, record.bytes, record.count, record.first_seq,
+                     record.last_seq, record.archived_at))
+                self._db.execute("DELETE FROM events WHERE seq BETWEEN ? AND ?", (record.first_seq, record.last_seq))
+                self._db.execute("DELETE FROM days WHERE day = ?", (record.day,))
+                if before_commit is not None:
+                    before_commit()
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise classify_sqlite_error(self.path, "archive a day of", exc) from None
+
     # ------------------------------------------------------------------ read
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read in one transaction: everything read inside sees the state of one commit
+        (a reader beside the central never sees a day half archived)."""
+        if self._db.in_transaction:
+            yield
+            return
+        try:
+            self._db.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise classify_sqlite_error(self.path, "read", exc) from None
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    def day_spans(self) -> list[DaySpan]:
+        """The days of the live log, oldest first (the latest one ends at :attr:`last_seq`)."""
+        try:
+            rows = self._db.execute("SELECT day, seq FROM days ORDER BY seq").fetchall()
+            last = int(self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise classify_sqlite_error(self.path, "read the days of", exc) from None
+        spans = []
+        for i, (day, seq) in enumerate(rows):
+            end = int(rows[i + 1][1]) - 1 if i + 1 < len(rows) else last
+            spans.append(DaySpan(str(day), int(seq), end))
+        return spans
+
+    def archived(self) -> list[ArchiveRecord]:
+        """The days moved to the archive, oldest first (none for a log older than the archive)."""
+        try:
+            rows = self._db.execute(
+                "SELECT day, file, sha256, bytes, count, first_seq, last_seq, archived_at FROM archived ORDER BY day"
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a log no central of this version has written (read-only)
+                return []
+            raise classify_sqlite_error(self.path, "read the archived days of", exc) from None
+        except sqlite3.Error as exc:
+            raise classify_sqlite_error(self.path, "read the archived days of", exc) from None
+        return [ArchiveRecord(str(d), str(f), str(h), int(b), int(c), int(s1), int(s2), float(t))
+                for d, f, h, b, c, s1, s2, t in rows]
+
+    def raw_events(self, first_seq: int, last_seq: int) -> list[tuple[int, bytes]]:
+        """The stored bytes of the events ``first_seq`` to ``last_seq`` (archiving copies them as they are)."""
+        try:
+            rows = self._db.execute("SELECT seq, body FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                                    (first_seq, last_seq)).fetchall()
+        except sqlite3.Error as exc:
+            raise classify_sqlite_error(self.path, "read the event log", exc) from None
+        return [(int(seq), bytes(body)) for seq, body in rows]
+
+    def integrity(self, full: bool = True) -> list[str]:
+        """SQLite's own check of every page (``integrity_check``, or the faster ``quick_check``
+        when not ``full``); returns the problems found, none when the file is sound."""
+        pragma = "integrity_check" if full else "quick_check"
+        try:
+            rows = self._db.execute(f"PRAGMA {pragma}").fetchall()
+        except sqlite3.Error as exc:
+            return [f"{pragma} could not run: {exc}"]
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
 
     def events(self, since_seq: int = 0) -> Iterator[tuple[int, ev.AnyEvent]]:
         """Every event with a sequence number >= ``since_seq``, in order."""
@@ -498,6 +676,23 @@ class EventStore:
         except sqlite3.Error as exc:
             raise classify_sqlite_error(self.path, "read command replies in", exc) from None
         return [StoredReply(k, t, bytes(r)) for k, t, r in rows]
+
+    def reply_keys(self, since_ts: float) -> list[tuple[str, float]]:
+        """The command ids answered since ``since_ts`` with their times, oldest first, without the
+        replies themselves (read from the ``commands_ts`` index only)."""
+        try:
+            rows = self._db.execute("SELECT key, ts FROM commands WHERE ts >= ? ORDER BY ts", (since_ts,)).fetchall()
+        except sqlite3.Error as exc:
+            raise classify_sqlite_error(self.path, "read command ids in", exc) from None
+        return [(str(k), float(t)) for k, t in rows]
+
+    def reply(self, key: str) -> StoredReply | None:
+        """The stored reply to one command id, if the log has it."""
+        try:
+            row = self._db.execute("SELECT key, ts, reply FROM commands WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise classify_sqlite_error(self.path, "read a command reply in", exc) from None
+        return None if row is None else StoredReply(str(row[0]), float(row[1]), bytes(row[2]))
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])

@@ -11,8 +11,8 @@ from antre.broker.wire import messages as m
 from antre.central.engine import Call, Engine, Ticket
 from antre.central.texts import format_datetime_id
 
-#: How many recent calls the lobby board lists.
-BOARD_CALLS = 10
+#: How many recent calls the ``calls`` topic and the lobby board carry.
+RECENT_CALLS = BOARD_CALLS = 20
 
 
 def gerai_state(engine: Engine, gerai: str, now: float, rev: int, epoch: int = 0) -> m.GeraiState:
@@ -43,6 +43,46 @@ def gerai_state(engine: Engine, gerai: str, now: float, rev: int, epoch: int = 0
         note=state.pause_reason if state.paused else "",
         rev=rev,
         ts=now,
+        services=list(conf.services),
+    )
+
+
+def service_state(engine: Engine, service: str, now: float, rev: int, epoch: int = 0) -> m.ServiceState:
+    """One service now (contract 2's ``service/<service>/state``)."""
+    config = engine.config
+    svc = config.services[service]
+    waiting = engine.waiting_in(service)
+    prio, reg = engine.queues[service]
+    heads = [engine.tickets[q[0][1]].issued_at for q in (prio, reg) if q]
+    stats = engine.stats[service]
+    return m.ServiceState(
+        epoch=epoch,
+        service=service,
+        name=svc.name,
+        agency=config.agencies[svc.agency].short,
+        prefix=svc.prefix,
+        open=config.schedules[service].is_serving(engine.local(now)),
+        waiting=waiting,
+        remaining_quota=engine.remaining_quota(service),
+        est_wait_min=engine.estimate_wait_minutes(service, waiting),
+        oldest_issued_at=min(heads) if heads else None,
+        served=stats.served,
+        no_show=stats.no_show,
+        order=list(config.services).index(service),
+        rev=rev,
+        ts=now,
+    )
+
+
+def calls(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Calls:
+    """The most recent calls of the site (contract 2's retained ``calls``)."""
+    return m.Calls(
+        epoch=epoch,
+        site=engine.config.site_id,
+        site_name=engine.config.site.name,
+        rev=rev,
+        ts=now,
+        calls=[_board_call(engine, c) for c in list(engine.recent_calls)[-RECENT_CALLS:]],
     )
 
 
@@ -100,7 +140,7 @@ def board(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Board:
     config = engine.config
     local = engine.local(now)
     tiles = []
-    for gid, conf in config.gerai.items():
+    for gid, conf in sorted(config.gerai.items(), key=lambda item: (item[1].number, item[0])):
         state = gerai_state(engine, gid, now, rev, epoch)
         tiles.append(
             m.BoardGerai(

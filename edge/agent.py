@@ -42,6 +42,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from antre import __version__
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
@@ -51,7 +53,8 @@ from antre.broker.link.client import mqtt_link
 from antre.broker.wire.codec import ProtocolError
 from antre.broker.link.clock import LinkClock
 from antre.broker.link.outbox import Outbox
-from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
+from antre.broker.wire.feed import SiteFeed
+from antre.broker.wire.topics import SERVICE_STATE, Channel, Role, TopicError, Topics, parse
 from antre.edge.config import DeviceConfig
 from antre.edge.kiosk import KioskView, ServiceInfo, kiosk_view
 from antre.hardware.display import DisplayContent, NumberDisplay
@@ -110,8 +113,10 @@ class EdgeAgent:
         self._ping_out: float | None = None  # monotonic time of the oldest unanswered ping
         self.central_lost = False  # connected to the broker, but the central does not answer
         self.state: m.GeraiState | None = None
-        #: a kiosk's service as the central last described it (remaining quota, wait, open)
-        self.service_info: ServiceInfo | None = None
+        #: the services' own states (contract 2): the waiting count is their sum; a kiosk's
+        #: service (remaining quota, waiting, estimated wait) for its display
+        self.feed = SiteFeed(config.device.site)
+        self._service_topics: set[str] = set()
         self._kiosk_screen: KioskScreen | None = None
         self.replies: dict[str, m.Reply] = {}
         self.notice: tuple[str, float] | None = None  # (text, until monotonic)
@@ -136,9 +141,12 @@ class EdgeAgent:
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
                                           version=__version__))
         channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if self.role is Role.GERAI else [])
+        if self.role is Role.KIOSK and config.tickets is not None:  # its display: the service it issues
+            self._service_topics.add(self.topics.service_state(config.tickets.service))
         self.link = link_factory(LinkSpec(
             address,
-            subscriptions=[(self.topics.device(self.role, self.device, ch), 1) for ch in channels],
+            subscriptions=[(self.topics.device(self.role, self.device, ch), 1) for ch in channels] + [
+                (topic, 1) for topic in sorted(self._service_topics)],
             on_message=self._on_message, on_connect=self._on_connect, on_disconnect=self._on_disconnect,
             will=Will(self.topics.device(self.role, self.device, Channel.PRESENCE), offline),
         ))
@@ -176,6 +184,9 @@ class EdgeAgent:
             name = (s.name if s else "") or self.config.device.name or self.device
             number = s.ticket if s else None
             waiting = s.waiting if s else 0
+            if s is not None and s.services:
+                summed = self.feed.waiting_for(s.services)
+                waiting = waiting if summed is None else summed  # contract 1 central: its own count
             if self.notice and self.notice[1] > time.monotonic():
                 status = self.notice[0]  # a refusal or a failure, for a few seconds
             elif not self.link.connected.is_set():
@@ -191,19 +202,23 @@ class EdgeAgent:
             return DisplayContent(name=name, number=number, waiting=waiting, status=status)
 
     def kiosk_view(self) -> KioskView:
-        """What a kiosk's screen shows (antre.edge.kiosk)."""
+        """What a kiosk's screen shows (antre.edge.kiosk), from its service's retained state."""
         with self._lock:
             notice = self.notice[0] if self.notice and self.notice[1] > time.monotonic() else None
             service = self.config.tickets.service if self.config.tickets else self.device
-            return kiosk_view(service, self.service_info, connected=self.link.connected.is_set(),
+            return kiosk_view(service, self.feed.services.get(service), connected=self.link.connected.is_set(),
                               central_lost=self.central_lost, printer_fault=self.printer_fault, notice=notice,
                               name=self.config.device.name or service)
 
-    def service_state(self, info: ServiceInfo) -> None:
-        """The central's state of the kiosk's service (remaining quota, waiting, estimated wait)."""
+    def shown_state(self) -> m.GeraiState | None:
+        """The gerai's state as its display shows it: under contract 2 with the waiting count
+        summed from its services' states (the one in the state itself may be old)."""
         with self._lock:
-            self.service_info = info
-        self.render()
+            s = self.state
+            if s is None or not s.services:
+                return s
+            summed = self.feed.waiting_for(s.services)
+            return s if summed is None else msgspec.structs.replace(s, waiting=summed)
 
     def render(self) -> None:
         if self.hw.display is None:
@@ -358,7 +373,7 @@ class EdgeAgent:
 
     def _on_connect(self) -> None:
         online = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=True,
-                                         version=__version__, ts=self.clock()))
+                                         version=__version__, ts=self.clock(), contract=m.CONTRACT))
         self.link.publish(self.topics.device(self.role, self.device, Channel.PRESENCE), online, qos=1, retain=True)
         self._ping_out = None  # a new connection: the central is given its time again
         self._wake.set()  # sync the clock and resend what is unanswered, now
@@ -376,6 +391,12 @@ class EdgeAgent:
             return
         channel = where.channel
         decoded: m.Message
+        if channel == SERVICE_STATE:
+            with self._lock:
+                changed = self.feed.offer(msg.topic, msg.payload)  # (logs and ignores a bad one)
+            if changed:
+                self.render()
+            return
         try:
             if channel is Channel.STATE:
                 decoded = state = codec.decode(msg.payload, Channel.STATE, m.GeraiState)
@@ -387,6 +408,7 @@ class EdgeAgent:
                     old = self.state
                     if old is None or state.epoch > old.epoch or state.rev >= old.rev:
                         self.state = state
+                self._follow_services(state.services)
                 self.render()
             elif channel is Channel.REPLY:
                 decoded = reply = codec.decode(msg.payload, Channel.REPLY, m.Reply)
@@ -423,6 +445,14 @@ class EdgeAgent:
         assert isinstance(channel, Channel)
         for listener in list(self.listeners):
             listener(channel, decoded)
+
+    def _follow_services(self, services: list[str]) -> None:
+        """Subscribe to the state of each service the gerai calls from (its waiting counts)."""
+        for sid in services:
+            topic = self.topics.service_state(sid)
+            if topic not in self._service_topics:
+                self._service_topics.add(topic)
+                self.link.subscribe(topic, 1)
 
     def _current_epoch(self, epoch: int, what: str) -> bool:
         """The epoch rule: remember the newest epoch; refuse to act on an older one."""

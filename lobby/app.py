@@ -1,12 +1,15 @@
 """``antre lobby``: a lobby screen (and its loudspeaker) as its own MQTT process.
 
 It can run on the central server or on any Raspberry Pi behind a TV: it
-subscribes, with its own lobby credentials, to the retained board, the
-announcements and the central's presence; draws the board with pygame (full
+subscribes, with its own lobby credentials, to the retained gerai states,
+service states and recent calls (contract 2: assembled by a
+:class:`~antre.broker.wire.feed.SiteFeed`), the announcements and the central's
+presence; publishes its own presence (saying it reads contract 2, so the
+central stops sending the whole-site board); draws the site with pygame (full
 screen, or headless for snapshots); and hands every call to the
 :class:`~antre.lobby.announcer.Announcer`.  When the broker or the central
-is lost it keeps the last board under a "KONEKSI TERPUTUS" banner; on
-reconnect the retained board brings the truth back at once.
+is lost it keeps the last picture under a "KONEKSI TERPUTUS" banner; on
+reconnect the retained states bring the truth back at once.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from antre import __version__
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
-from antre.broker.link.base import BrokerAddress, LinkFactory, LinkSpec, Received
+from antre.broker.link.base import BrokerAddress, LinkFactory, LinkSpec, Received, Will
+from antre.broker.wire.feed import SiteFeed
 from antre.broker.link.client import mqtt_link
 from antre.broker.wire.codec import ProtocolError
 from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
@@ -56,11 +61,20 @@ class LobbyApp:
         self.board_seen = threading.Event()
         self._lock = threading.Lock()
         self.announcer = Announcer(pack, AnnouncementQueue(journal, max_age), clock=clock) if pack else None
+        #: the site from its retained per-item topics (contract 2)
+        self.feed = SiteFeed(site.site_id, site.site.name)
+        presence = self.topics.device(Role.LOBBY, lobby, Channel.PRESENCE)
+        offline = codec.encode(m.Presence(role="lobby", device=lobby, online=False, version=__version__,
+                                          contract=m.CONTRACT))
         self.link = link_factory(LinkSpec(
             address,
-            subscriptions=[(self.topics.board(), 1), (self.topics.announce(), 1), (self.topics.central_presence(), 1)],
+            subscriptions=[(t, 1) for t in self.feed.subscriptions()]
+            + [(self.topics.announce(), 1), (self.topics.central_presence(), 1)],
             on_message=self._on_message,
+            on_connect=self._on_connect,
+            will=Will(presence, offline),
         ))
+        self._presence_topic = presence
 
     @property
     def connected(self) -> bool:
@@ -75,8 +89,16 @@ class LobbyApp:
             self.announcer.start()
         self.link.start()
 
+    def _on_connect(self) -> None:
+        """Say who reads what: the central serves the contract 1 board only to lobbies that need it."""
+        online = codec.encode(m.Presence(role="lobby", device=self.lobby_id, online=True, version=__version__,
+                                         ts=self.clock(), contract=m.CONTRACT))
+        self.link.publish(self._presence_topic, online, qos=1, retain=True)
+
     def stop(self) -> None:
-        self.link.stop()
+        offline = codec.encode(m.Presence(role="lobby", device=self.lobby_id, online=False, version=__version__,
+                                          ts=self.clock(), contract=m.CONTRACT))
+        self.link.stop(final=[(self._presence_topic, offline, True)])
         if self.announcer is not None:
             self.announcer.stop()
 
@@ -86,16 +108,15 @@ class LobbyApp:
         except TopicError as exc:
             log.warning("ignored a message on a foreign topic: %s", exc)
             return
+        with self._lock:
+            changed = self.feed.offer(msg.topic, msg.payload)  # gerai, service states and calls (bad ones logged)
+            if changed:
+                self.board = self.feed.board()
+        if changed:
+            self.board_seen.set()
+            return
         try:
-            if where.channel == "board":
-                board = codec.decode(msg.payload, "board", m.Board)
-                with self._lock:
-                    old = self.board
-                    # a newer log (epoch) wins whatever its rev; within one log, rev only grows
-                    if old is None or board.epoch > old.epoch or (board.epoch == old.epoch and board.rev >= old.rev):
-                        self.board = board
-                self.board_seen.set()
-            elif where.channel == "announce":
+            if where.channel == "announce":
                 a = codec.decode(msg.payload, "announce", m.Announce)
                 with self._lock:
                     self.calls.append(a)

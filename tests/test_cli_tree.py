@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 
 LEAVES = [
     "demo", "check-config", "audit", "quarantine",
-    "central run",
+    "central run", "central check-log",
     "broker run", "broker mosquitto-config",
     "edge run", "edge selftest", "edge provision",
     "lobby run", "lobby render", "lobby say", "lobby voicepack build",

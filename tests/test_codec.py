@@ -40,6 +40,12 @@ SAMPLES: list[tuple[str, m.Message]] = [
     ("presence", m.Presence(role="kiosk", device="k1", online=False)),
     ("health", m.Health(role="gerai", device="g1", version="0.1.0", uptime_s=1.0, ts=T, printer="unknown")),
     ("board", m.Board(site="test", site_name="MPP Uji", rev=0, ts=T)),
+    ("service_state", m.ServiceState(service="ktp", name="KTP-el", agency="Dukcapil", prefix="A", open=True,
+                                     waiting=12, remaining_quota=88, est_wait_min=30, oldest_issued_at=T,
+                                     served=4, no_show=1, order=0, rev=9, ts=T)),
+    ("calls", m.Calls(site="test", site_name="MPP Uji", rev=9, ts=T, calls=[
+        m.BoardCall(ticket="A012", gerai="g1", gerai_number=1, gerai_name="Gerai 1", recall=True, ts=T)])),
+    ("presence", m.Presence(role="gerai", device="g1", online=True, contract=2)),
     ("presence", m.CentralLease(epoch=1700000000000, site="test", instance="0123456789abcdef", term=3,
                                  online=True, host="server", pid=42, log="/var/lib/antre/antre.db", seq=7,
                                  since=T, ts=T)),

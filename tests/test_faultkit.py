@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.admin.acl import Identity
 from antre.broker.link.client import MqttLink, Received
+from antre.broker.wire.feed import SiteFeed
 from antre.broker.wire.topics import Channel, Role, Topics
 from antre.central import events as ev
 from antre.central.config import SiteConfig
@@ -686,12 +688,14 @@ class Tracked:
 
 
 def displays(watcher: Watcher) -> tuple[dict[str, m.GeraiState], m.Board | None]:
-    """The last state each display received, and the last board."""
+    """What each gerai display shows (contract 2: its state, with the waiting count summed from its
+    services' states) and the site a lobby assembles from the same retained topics."""
+    feed = watcher.feed(T.site)
     states: dict[str, m.GeraiState] = {}
-    for state in watcher.decoded("/state", "state", m.GeraiState):
-        states[state.gerai] = state
-    boards = watcher.decoded("/board", "board", m.Board)
-    return states, (boards[-1] if boards else None)
+    for gid, state in feed.gerai.items():
+        waiting = feed.waiting_for(state.services)
+        states[gid] = state if waiting is None else msgspec.structs.replace(state, waiting=waiting)
+    return states, (feed.board() if feed.gerai else None)
 
 
 def converged(stack: Stack, watcher: Watcher) -> LogAudit:
@@ -721,7 +725,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
 def test_real_scenario_audits_clean_and_displays_match_the_log(stack: Stack) -> None:
     site = stack.site
     ledger = CommandLedger()
-    watcher = Watcher(site, Identity(Role.MONITOR, "t1"), [f"{T.prefix}/gerai/+/state", T.board()])
+    watcher = Watcher(site, Identity(Role.MONITOR, "t1"), SiteFeed(T.site).subscriptions())
     devices = {d: Device(site, Role.GERAI, d) for d in site.config.gerai}
     kiosk = Device(site, Role.KIOSK, "k1")
     try:
@@ -760,7 +764,7 @@ def test_a_press_held_by_a_hung_link_is_measured_late_and_audited(stack: Stack) 
     """The late-press fault of the field test, reproduced and measured with the instruments."""
     site = stack.site
     ledger = CommandLedger()
-    watcher = Watcher(site, Identity(Role.MONITOR, "t1"), [f"{T.prefix}/gerai/+/state", T.board()])
+    watcher = Watcher(site, Identity(Role.MONITOR, "t1"), SiteFeed(T.site).subscriptions())
     kiosk = Device(site, Role.KIOSK, "k1")
     with TcpProxy("127.0.0.1", site.port, name="g1-wifi") as proxy:
         g1 = Device(via_port(site, proxy.port), Role.GERAI, "g1")

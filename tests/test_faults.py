@@ -140,8 +140,8 @@ def check(stack: Stack, fleet: Fleet, what: str) -> LogAudit:
     # every display converges to what the log says
     for gid in GERAI:
         agent = fleet.agents[gid].agent
-        wait_for(lambda gid=gid, agent=agent: audit.gerai_mismatch(gid, agent.state) == [], 20,  # type: ignore[misc]
-                 f"{what}: {gid}'s display to converge: {audit.gerai_mismatch(gid, agent.state)}")
+        wait_for(lambda gid=gid, agent=agent: audit.gerai_mismatch(gid, agent.shown_state()) == [], 20,  # type: ignore[misc]
+                 f"{what}: {gid}'s display to converge: {audit.gerai_mismatch(gid, agent.shown_state())}")
     # and the central still serves
     cmd = fleet.take("ktp")
     wait_for(lambda: any(e.reply is not None and e.reply.ok for e in fleet.ledger.entries() if e.cmd == cmd.id),

@@ -20,6 +20,7 @@ from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.admin.acl import Identity
 from antre.broker.wire.topics import Role, Topics
+from antre.broker.wire.feed import SiteFeed
 from tests.harness import Device, Stack, Watcher, kill, running_site, wait_for
 
 BROKERS = ["mosquitto", "embedded"]
@@ -35,7 +36,7 @@ def test_ticket_call_and_display(stack: Stack) -> None:
     site = stack.site
     kiosk = Device(site, Role.KIOSK, "k1")
     g1 = Device(site, Role.GERAI, "g1")
-    lobby = Watcher(site, Identity(Role.LOBBY, "lobby-1"), [Topics("test").board(), Topics("test").announce()])
+    lobby = Watcher(site, Identity(Role.LOBBY, "lobby-1"), [*SiteFeed("test").subscriptions(), Topics("test").announce()])
     try:
         reply = kiosk.request(m.TakeTicket(id="k1-00000001", service="ktp", priority="elderly"))
         assert (reply.ok, reply.code, reply.ticket) == (True, "issued", "A001"), reply
@@ -55,9 +56,10 @@ def test_ticket_call_and_display(stack: Stack) -> None:
         finally:
             late.close()
 
-        board = wait_for(lambda: [b for b in lobby.decoded("/board", "board", m.Board)
-                                  if any(g.ticket == "A001" for g in b.gerai)], 10, "board with A001")[-1]
+        board = wait_for(lambda: [b for b in [lobby.feed("test").board()]
+                                  if any(g.ticket == "A001" for g in b.gerai) and b.calls], 10, "site with A001")[-1]
         assert [c.ticket for c in board.calls] == ["A001"]
+        assert {s.service: s.waiting for s in board.services} == {"ktp": 0, "kk": 0, "npwp": 0}
         announce = wait_for(lambda: lobby.decoded("/announce", "announce", m.Announce), 10, "announcement")
         assert (announce[0].ticket, announce[0].gerai_number, announce[0].recall) == ("A001", 1, False)
     finally:

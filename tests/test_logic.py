@@ -161,6 +161,31 @@ def test_the_epoch_rule(bus: MemoryBus, agent: EdgeAgent) -> None:
     assert "not-waited-for-01" not in agent.replies
 
 
+def test_the_agent_shows_the_sum_of_its_services_waiting_counts(bus: MemoryBus, agent: EdgeAgent) -> None:
+    """Contract 2: the gerai state names the services; their own states carry the counts."""
+    central = FakeCentral(bus)
+    wait_for(lambda: agent.ready.is_set(), 5, "online")
+    presence = codec.decode(bus.retained(T.gerai("g1", Channel.PRESENCE)) or b"", "presence", m.Presence)
+    assert presence.online and presence.contract == m.CONTRACT
+
+    def service(sid: str, waiting: int, rev: int) -> None:
+        central.link.publish(T.service_state(sid), codec.encode(m.ServiceState(
+            epoch=5, service=sid, name=sid, agency="D", prefix="A", open=True, waiting=waiting, rev=rev, ts=1.0)),
+            retain=True)
+
+    service("ktp", 4, 10)
+    service("kk", 3, 11)
+    service("npwp", 50, 12)  # not one of g1's
+    central.link.publish(T.gerai("g1", Channel.STATE), codec.encode(m.GeraiState(
+        epoch=5, gerai="g1", number=1, name="Gerai 1", status="idle", waiting=1, rev=12, ts=1.0,
+        services=["ktp", "kk"])), retain=True)
+    wait_for(lambda: agent.content().waiting == 7, 5, "4 + 3 waiting, from the service states")
+    service("ktp", 5, 13)  # a ticket: one service state, no gerai state
+    wait_for(lambda: agent.content().waiting == 8, 5, "the new count")
+    shown = agent.shown_state()
+    assert shown is not None and shown.waiting == 8
+
+
 def test_a_device_cannot_publish_for_another_on_the_bus(bus: MemoryBus) -> None:
     spy = bus.factory(LinkSpec(address(Identity(Role.GERAI, "g2"))))
     spy.start()
@@ -180,8 +205,8 @@ def test_the_lobby_follows_epochs_and_notices_a_silent_central(bus: MemoryBus, s
     try:
         assert central.connected.wait(5)
 
-        def board(epoch: int, rev: int) -> None:
-            central.publish(T.board(), codec.encode(m.Board(epoch=epoch, site="test", site_name="MPP Uji", rev=rev,
+        def board(epoch: int, rev: int) -> None:  # (contract 2: the lobby assembles its board from these)
+            central.publish(T.calls(), codec.encode(m.Calls(epoch=epoch, site="test", site_name="MPP Uji", rev=rev,
                                                             ts=1.0)), retain=True)
 
         def lease(online: bool, renew_s: float = 0.2) -> None:

@@ -244,11 +244,10 @@ def test_a_kiosk_with_a_faulty_printer_issues_nothing_and_recovers_by_itself(
             socat_printer.set(state=PrinterStatus.PAPER_OUT)
             press(kiosk)
             wait_for(lambda: status() == "!KERTAS HABIS", 5, "KERTAS HABIS")
-            agent.service_state(m.BoardService(service="ktp", name="KTP-el", agency="Dukcapil", prefix="A", waiting=1,
-                                               remaining_quota=59, est_wait_min=20, open=True))
             wait_for(lambda: agent.kiosk_view().state == "printer", 6, "the refusal's notice gone, the fault stays")
-            view = agent.kiosk_view()
-            assert (view.state, view.headline, view.remaining_quota) == ("printer", "KERTAS HABIS", 59)
+            view = agent.kiosk_view()  # the central's state of its service: 60 a day, A001 issued
+            assert (view.state, view.headline, view.remaining_quota, view.waiting) == ("printer", "KERTAS HABIS", 59, 1)
+            assert view.title == "A  KTP-el" and "Sisa kuota hari ini: 59" in view.facts
             frame = kiosk.agent.hw.display.frame  # type: ignore[union-attr]
             frame.convert("L").resize((512, 256)).save(tmp_path / "kiosk-paper-out.png")
             assert all(frame.getpixel((x, 60)) for x in range(5, 20))  # the inverted state line

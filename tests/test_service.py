@@ -97,7 +97,11 @@ def test_take_ticket_produces_a_print_job_and_updates_displays(service: QueueSer
     assert (job.job, job.ticket, job.priority, job.ahead) == ("p-20231117-B001", "B001", "elderly", 0)
     assert job.issued_text == "Jumat, 17 November 2023 09:15 WITA"
     assert job.site_name == "MPP Uji"
-    assert h.touched_gerai == {"g1", "g2", "g3"}  # the gerai serving kk see the waiting count change
+    # contract 2: a ticket changes its service's state, not the display of every gerai of the service
+    assert h.touched_gerai == set() and h.touched_services == {"kk"}
+    kk = service.service_state("kk", t, rev=2)
+    assert (kk.waiting, kk.prefix, kk.open, kk.oldest_issued_at) == (1, "B", True, t)
+    codec.decode(codec.encode(kk), "service_state")
     codec.decode(codec.encode(job), "print")  # a valid wire message
     no_print = service.handle("gerai", "g1", m.TakeTicket(id="g1-00000001", service="kk", print=False), t)
     assert no_print.reply.ticket == "B002" and not no_print.print_jobs
@@ -113,7 +117,11 @@ def test_calls_produce_announcements_with_unique_ids(service: QueueService) -> N
     assert a2.recall and a2.id != a1.id
     state = service.gerai_state("g4", t + 2, rev=3)
     assert (state.status, state.ticket, state.recalls, state.waiting) == ("serving", "NP01", 1, 0)
+    assert state.services == ["npwp"]
     codec.decode(codec.encode(state), "state")
+    assert call.touched_gerai == {"g4"} and call.touched_services == {"npwp"} and call.calls_changed
+    calls = service.calls(t + 2, rev=3)
+    assert [(c.ticket, c.gerai, c.recall) for c in calls.calls] == [("NP01", "g4", False), ("NP01", "g4", True)]
 
 
 def test_print_failure_is_kept_not_waiting_then_reprinted_or_voided(service: QueueService) -> None:
@@ -122,7 +130,7 @@ def test_print_failure_is_kept_not_waiting_then_reprinted_or_voided(service: Que
     service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000003", service="ktp"), t)
     ack = m.PrintAck(id="k1-00000002", job=h.print_jobs[0].job, ok=False, status="paper_out")
     r = service.handle("kiosk", "k1", ack, t + 1)
-    assert r.reply.ok and r.touched_gerai == {"g1", "g2"}  # their waiting count changed
+    assert r.reply.ok and r.touched_services == {"ktp"}  # its waiting count changed (contract 2)
     ticket = service.engine.find("A001")
     assert ticket is not None and ticket.print_status == "failed"
     assert service.engine.waiting_in("ktp") == 1  # kept, but nobody holds it: not waiting

@@ -3,7 +3,7 @@
 ::
 
     antre demo | check-config | audit | quarantine
-    antre central run
+    antre central run | check-log
     antre broker run | mosquitto-config
     antre edge run | selftest | provision
     antre lobby run | render | say | voicepack build

@@ -35,11 +35,14 @@ def register(tree: CommandTree) -> None:
                      uses={"config": SITE_FILE})
     p.add_argument("site", nargs="?", metavar="SITE.toml", help="the site file (TOML); or --config SITE.toml")
 
-    p = tree.command("audit", _audit, help="print the audit trail of a day from the event log",
+    p = tree.command("audit", _audit, help="print the audit trail of a day from the event log or its archive",
                      uses={"config": SITE_FILE.required()})
     p.add_argument("--db", metavar="FILE", help="the event log (default: store.path of the site file)")
+    p.add_argument("--archive", metavar="DIR",
+                   help="the archive of days older than the retention (default: store.archive of the site file, "
+                   "or archive/ beside the log)")
     p.add_argument("--date", type=date, metavar="DATE",
-                   help="local day to print, e.g. 2026-11-20 (default: the latest day in the log)")
+                   help="local day to print, e.g. 2026-11-20, live or archived (default: every day)")
 
     p = tree.command(
         "quarantine", _quarantine, help="list the messages the central kept because handling them failed",
@@ -89,16 +92,14 @@ def _check_config(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from antre.central.audit import print_audit
     from antre.central.config import load_site
-    from antre.central.store import EventStore
+    from antre.central.history import History
 
     config = load_site(args.config)
-    store = EventStore(args.db or config.store.path, config.site_id, readonly=True)
-    try:
-        print_audit(config, store, args.date, sys.stdout)
-    except BrokenPipeError:  # `antre audit | head`
-        pass
-    finally:
-        store.close()
+    with History.open(config, args.db, args.archive) as history:
+        try:
+            print_audit(config, history, args.date, sys.stdout)
+        except BrokenPipeError:  # `antre audit | head`
+            pass
     return 0
 
 

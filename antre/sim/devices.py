@@ -13,10 +13,14 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import msgspec
+
 from antre.broker.admin.acl import Identity
+from antre.broker.link.base import Will
 from antre.broker.link.client import MqttLink, Received
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
+from antre.broker.wire.feed import SiteFeed
 from antre.broker.wire.topics import Channel, Role, Topics
 from antre.sim.sitefiles import SiteFiles
 
@@ -29,36 +33,63 @@ class SimDevice:
     what it received kept for inspection.  The real device code is :class:`antre.edge.agent.EdgeAgent`;
     this one lets a test or a benchmark send any command, valid or not."""
 
-    def __init__(self, site: SiteFiles, role: Role, device: str, subscribe: list[str] | None = None) -> None:
+    def __init__(self, site: SiteFiles, role: Role, device: str, subscribe: list[str] | None = None, *,
+                 contract: int = m.CONTRACT) -> None:
         self.site, self.role, self.device = site, role, device
+        self.contract = contract
         self.topics = Topics(site.config.site_id)
         who = Identity(role, device)
         self.inbox: queue.Queue[Received] = queue.Queue()
         self.replies: dict[str, m.Reply] = {}
+        #: the gerai states received (as sent: under contract 2 their waiting count may be old)
         self.states: list[m.GeraiState] = []
+        #: the service states received (contract 2): a gerai shows the sum of its services' counts
+        self.feed = SiteFeed(site.config.site_id)
         self.others: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
+        device_role = subscribe is None
         if subscribe is None:
             channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if role is Role.GERAI else [])
             subscribe = [self.topics.device(role, device, ch) for ch in channels]
+            if contract >= 2:
+                subscribe.append(self.topics.all_service_states())
+        device_role = device_role and role in (Role.GERAI, Role.KIOSK)
+        presence = self.topics.device(role, device, Channel.PRESENCE) if device_role else ""
         self.link = MqttLink(
             site.address(who),
             subscriptions=[(t, 1) for t in subscribe], on_message=self._on_message,
+            will=Will(presence, codec.encode(self._presence(online=False))) if device_role else None,
         )
         self.link.start()
         assert self.link.wait_connected(10), f"{who.username} could not connect"
+        if device_role:  # a device says it is there, and which contract it reads, as the real agent does
+            online = codec.encode(self._presence(online=True))
+            self.link.publish(presence, online, qos=1, retain=True).wait_for_publish(5)
+
+    def _presence(self, *, online: bool) -> m.Presence:
+        role: m.RoleName = "gerai" if self.role is Role.GERAI else "kiosk"
+        return m.Presence(role=role, device=self.device, online=online, contract=self.contract)
 
     def _on_message(self, msg: Received) -> None:
         with self._lock:
             if msg.topic.endswith("/reply"):
                 reply = codec.decode(msg.payload, Channel.REPLY, m.Reply)
                 self.replies[reply.cmd] = reply
+            elif "/service/" in msg.topic:
+                self.feed.offer(msg.topic, msg.payload)  # a service state
             elif msg.topic.endswith("/state"):
                 self.states.append(codec.decode(msg.payload, Channel.STATE, m.GeraiState))
             else:
                 self.others.append((msg.topic, msg.payload))
             self._cond.notify_all()
+
+    def _shown(self, state: m.GeraiState) -> m.GeraiState:
+        """What the display shows: under contract 2 the waiting count is its services' sum."""
+        if self.contract < 2 or not state.services:
+            return state
+        summed = self.feed.waiting_for(state.services)
+        return state if summed is None else msgspec.structs.replace(state, waiting=summed)
 
     def publish_raw(self, payload: bytes, topic: str | None = None) -> None:
         info = self.link.publish(topic or self.topics.device(self.role, self.device, Channel.CMD), payload, qos=1)
@@ -80,13 +111,13 @@ class SimDevice:
 
     def latest_state(self) -> m.GeraiState | None:
         with self._lock:
-            return max(self.states, key=lambda s: s.rev) if self.states else None
+            return self._shown(max(self.states, key=lambda s: s.rev)) if self.states else None
 
     def wait_state(self, predicate: Callable[[m.GeraiState], bool], timeout: float = 10) -> m.GeraiState:
         """Wait (on the message condition, not by polling) for a state matching ``predicate``."""
 
         def matching() -> m.GeraiState | None:
-            state = max(self.states, key=lambda s: s.rev) if self.states else None
+            state = self._shown(max(self.states, key=lambda s: s.rev)) if self.states else None
             return state if state is not None and predicate(state) else None
 
         with self._cond:
@@ -123,6 +154,15 @@ class Watcher:
         with self._lock:
             items = [p for t, p, _ in self.messages if t.endswith(suffix)]
         return [codec.decode(p, channel, cls) for p in items]
+
+    def feed(self, site: str) -> SiteFeed:
+        """The site as a contract 2 reader assembles it from what arrived so far."""
+        feed = SiteFeed(site)
+        with self._lock:
+            items = list(self.messages)
+        for topic, payload, _ in items:
+            feed.offer(topic, payload)
+        return feed
 
     def close(self) -> None:
         self.link.stop()

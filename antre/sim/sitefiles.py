@@ -151,7 +151,7 @@ class SiteFiles:
 
     ``base`` is the site as data (default: the small test site); the run's own parts
     replace its ``[broker]`` and ``[store]``: the broker on ``port`` of loopback, the
-    log ``central.db`` in ``dir``; ``central`` is merged into its ``[central]``; a
+    log ``central.db`` in ``dir`` (``store`` adds keys); ``central`` is merged into its ``[central]``; a
     lobby ``lobby-1`` and the monitors ``t1``, ``t2`` are added when missing.
     """
 
@@ -160,6 +160,8 @@ class SiteFiles:
     base: Mapping[str, Any] = field(default_factory=small_site)
     durability: str = "full"
     central: Mapping[str, Any] = field(default_factory=dict)
+    #: more keys of ``[store]`` (e.g. ``retention_days``)
+    store: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path = field(init=False)
     config: SiteConfig = field(init=False)
     credentials_path: Path = field(init=False)
@@ -177,7 +179,7 @@ class SiteFiles:
         data["monitor"] = monitors + [{"id": "t1"}, {"id": "t2"}]
         data["broker"] = {"host": "127.0.0.1", "port": self.port, "bind": "127.0.0.1",
                           "credentials": str(self.credentials_path)}
-        data["store"] = {"path": str(self.dir / "central.db"), "durability": self.durability}
+        data["store"] = {"path": str(self.dir / "central.db"), "durability": self.durability, **self.store}
         # A simulated site's central: the machine's clock may not be NTP-synchronised (a container),
         # and many centrals run side by side (no metrics port); tests of both turn them on.
         data["central"] = {"require_clock_sync": False, "metrics": False, **data.get("central", {}),

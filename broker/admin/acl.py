@@ -93,10 +93,14 @@ def rules(site: str, who: Identity) -> list[tuple[Access, str]]:
     if who.role is Role.MONITOR:
         return [(Access.READ, f"{t.prefix}/#")]
     assert who.device is not None
+    # what every device may read: the services' waiting counts (contract 2)
+    public = [(Access.READ, t.all_service_states())]
     if who.role is Role.LOBBY:
         mine = [(Access.WRITE, t.device(Role.LOBBY, who.device, ch)) for ch in (Channel.PRESENCE, Channel.HEALTH)]
-        return mine + [
+        return mine + public + [
             (Access.READ, t.board()),
+            (Access.READ, t.calls()),
+            (Access.READ, t.all_gerai_states()),
             (Access.READ, t.announce()),
             (Access.READ, t.central_presence()),
         ]
@@ -104,7 +108,7 @@ def rules(site: str, who: Identity) -> list[tuple[Access, str]]:
     read = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if who.role is Role.GERAI else [])
     return [(Access.WRITE, t.device(who.role, who.device, ch)) for ch in write] + [
         (Access.READ, t.device(who.role, who.device, ch)) for ch in read
-    ]
+    ] + public
 
 
 def topic_matches(topic: str, pattern: str) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from antre.broker.link.base import (
     BrokerAddress,
@@ -47,6 +47,61 @@ _paho_log.addFilter(_QuietAfterDisconnect())
 
 
 __all__ = ["BrokerAddress", "Link", "LinkSpec", "MqttLink", "Received", "TlsSettings", "Will", "mqtt_link"]
+
+
+class _CoalescingClient(mqtt.Client):
+    """paho's client, writing every packet queued since the last write in one ``send``.
+
+    paho writes each packet with its own ``send`` (and, to wake its network thread,
+    one more byte into a socket pair), so a batch of N replies costs 2N system calls
+    and N TCP segments.  While :attr:`inline` is set (the single-threaded server loop
+    of :meth:`MqttLink.run_inline` is publishing a batch) packets are only queued;
+    :meth:`_packet_write` then sends everything queued as one buffer and completes
+    each packet that was written whole exactly as paho does.  Outside inline mode
+    queued packets are written at once, as by paho (the device mode).
+    """
+
+    inline = False
+
+    def _packet_queue(self, command: int, packet: bytes | bytearray, mid: int, qos: int,
+                      info: Any = None) -> MQTTErrorCode:
+        if not self.inline:
+            return super()._packet_queue(command, packet, mid, qos, info)
+        self._out_packet.append({"command": command, "mid": mid, "qos": qos, "pos": 0,
+                                 "to_process": len(packet), "packet": packet, "info": info})
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _packet_write(self) -> MQTTErrorCode:
+        queue = self._out_packet
+        if len(queue) < 2 or any(_needs_completion(p) for p in queue):
+            return super()._packet_write()
+        packets = list(queue)
+        data = b"".join(p["packet"][p["pos"]:] for p in packets)
+        try:
+            written = self._sock_send(data)
+        except (AttributeError, ValueError):  # no socket (yet): as paho
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        except BlockingIOError:
+            return MQTTErrorCode.MQTT_ERR_AGAIN
+        except OSError as err:
+            self._easy_log(mqtt.MQTT_LOG_ERR, "failed to send on socket: %s", err)
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        for p in packets:  # the written bytes, packet by packet; a packet written whole leaves the queue
+            step = min(written, p["to_process"])
+            p["pos"] += step
+            p["to_process"] -= step
+            written -= step
+            if p["to_process"] == 0:
+                queue.popleft()
+        with self._msgtime_mutex:
+            self._last_msg_out = time.monotonic()
+        return MQTTErrorCode.MQTT_ERR_AGAIN if queue else MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+def _needs_completion(packet: Any) -> bool:
+    """A QoS 0 PUBLISH (on_publish, its info) or a DISCONNECT: paho's own write completes those."""
+    kind = packet["command"] & 0xF0
+    return bool(kind == mqtt.DISCONNECT or (kind == mqtt.PUBLISH and packet["qos"] == 0))
 
 
 class MqttLink:
@@ -91,7 +146,7 @@ class MqttLink:
         self._connecting = False
         self._received = 0
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
-        client = mqtt.Client(
+        client = _CoalescingClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=clean_session,
@@ -166,7 +221,15 @@ class MqttLink:
             if self.connected.is_set():
                 self._connecting = False
                 delay = self.min_backoff
-            on_idle()
+            client.inline = True  # what on_idle publishes and acknowledges is written below, in one send
+            try:
+                on_idle()
+            finally:
+                client.inline = False
+            if rc == mqtt.MQTT_ERR_SUCCESS and client.want_write():
+                rc = client.loop_write()
+                if rc == mqtt.MQTT_ERR_AGAIN:
+                    rc = mqtt.MQTT_ERR_SUCCESS  # the socket is full: the next loop's select writes the rest
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 self._connecting = False
                 if self.connected.is_set():

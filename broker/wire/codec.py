@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar, cast, overload
 import msgspec
 
 from antre.broker.wire import messages as m
-from antre.broker.wire.topics import Channel
+from antre.broker.wire.topics import SERVICE_STATE, Channel
 
 T = TypeVar("T", bound=m.Message)
 
@@ -62,6 +62,8 @@ CHANNEL_KINDS: Final[dict[str, frozenset[str]]] = {
     Channel.HEALTH.value: frozenset({"health"}),
     "board": frozenset({"board"}),
     "announce": frozenset({"announce"}),
+    "calls": frozenset({"calls"}),
+    SERVICE_STATE: frozenset({"service_state"}),
 }
 
 #: No message of any kind is ever larger than this; checked before parsing.

@@ -27,6 +27,13 @@ from antre.broker.wire.topics import ID_PATTERN
 
 SCHEMA_VERSION = 1
 
+#: The contract generation this code speaks (PROTOCOL.md, "Versions").  1: every gerai state
+#: carries its waiting count and is republished at each ticket; the lobby reads one board.
+#: 2: waiting counts live on per-service state topics, recent calls on their own topic, and
+#: readers assemble the site from retained per-item topics.  A device says which it reads
+#: in its presence; the central serves contract 1 readers for as long as one is online.
+CONTRACT = 2
+
 # ---------------------------------------------------------------------------
 # Field types shared by several messages
 # ---------------------------------------------------------------------------
@@ -313,10 +320,47 @@ class GeraiState(Outbound, tag="gerai_state", frozen=True, kw_only=True):
     priority: Priority | None = None
     recalls: Count = 0
     called_at: Epoch | None = None
+    #: the waiting count of the gerai's services; current only for contract 1 readers
+    #: (a contract 2 reader sums the service states of ``services`` instead)
     waiting: Count
     note: ShortText = ""
     rev: Count
     ts: Epoch
+    #: the services this gerai calls from (contract 2: whose service states it reads)
+    services: Annotated[list[Ident], Meta(max_length=64)] = []
+
+
+class ServiceState(Outbound, tag="service_state", frozen=True, kw_only=True):
+    """One service now: retained on ``service/<service>/state``, republished when it changes (contract 2)."""
+
+    service: Ident
+    name: ShortText
+    agency: ShortText
+    prefix: Annotated[str, Meta(pattern=r"^[A-Z]{1,2}$")]
+    open: bool
+    waiting: Count
+    remaining_quota: Count | None = None
+    est_wait_min: Count | None = None
+    #: when the longest-waiting ticket was issued (None: nobody waits)
+    oldest_issued_at: Epoch | None = None
+    served: Count = 0
+    no_show: Count = 0
+    #: the service's place in the site's list (for readers that show them in order)
+    order: Count = 0
+    rev: Count
+    ts: Epoch
+
+
+class Calls(Outbound, tag="calls", frozen=True, kw_only=True):
+    """The most recent calls of the site, oldest first: retained on ``calls`` (contract 2)."""
+
+    max_bytes: ClassVar[int] = 16 * 1024
+
+    site: Ident
+    site_name: ShortText
+    rev: Count
+    ts: Epoch
+    calls: Annotated[list[BoardCall], Meta(max_length=50)] = []
 
 
 class PrintJob(Outbound, tag="print_job", frozen=True, kw_only=True):
@@ -347,6 +391,8 @@ class Presence(Message, tag="presence", frozen=True, kw_only=True):
     online: bool
     version: Annotated[str, Meta(max_length=40)] = ""
     ts: Epoch | None = None
+    #: the contract generation the device reads (absent: 1); see :data:`CONTRACT`
+    contract: Annotated[int, Meta(ge=1, le=99)] = 1
 
 
 class Health(Message, tag="health", frozen=True, kw_only=True):
@@ -463,14 +509,14 @@ class CentralLease(Outbound, tag="central_lease", frozen=True, kw_only=True):
 
 
 OUTBOUND_TYPES: tuple[type[Message], ...] = (
-    Reply, GeraiState, PrintJob, Presence, Health, Board, Announce, CentralLease,
+    Reply, GeraiState, ServiceState, Calls, PrintJob, Presence, Health, Board, Announce, CentralLease,
 )
 
 ALL_TYPES: tuple[type[Message], ...] = COMMAND_TYPES + OUTBOUND_TYPES
 
 
 def kind_of(cls: type[Message]) -> str:
-    """The ``kind`` tag of a message class."""
-    tag = msgspec.inspect.type_info(cls).tag  # type: ignore[attr-defined]
+    """The ``kind`` tag of a message class (its struct config: cheap, on the hot path)."""
+    tag = cls.__struct_config__.tag
     assert isinstance(tag, str)
     return tag

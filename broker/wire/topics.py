@@ -11,8 +11,14 @@ Every topic is rooted at the site::
     antre/v1/<site>/kiosk/<kiosk>/...        the same channels, except state, for ticket kiosks
     antre/v1/<site>/lobby/<lobby>/presence   lobby screens' presence and health
     antre/v1/<site>/central/presence         the central service's presence (retained, last will)
-    antre/v1/<site>/board                    central -> lobbies  the lobby board (QoS 1, retained)
+    antre/v1/<site>/service/<service>/state  central -> all     a service's waiting count, quota, estimate (QoS 1, retained)
+    antre/v1/<site>/calls                    central -> all      the most recent calls (QoS 1, retained)
+    antre/v1/<site>/board                    central -> lobbies  the whole-site board of contract 1 readers (QoS 1, retained)
     antre/v1/<site>/announce                 central -> lobbies  voice announcements (QoS 1)
+
+Contract 2 (see PROTOCOL.md, "Versions"): a ticket changes one service state, not
+the state of every gerai of its service; readers assemble the site from the
+retained gerai states, service states and calls (:mod:`antre.broker.wire.feed`).
 
 Identifiers (site, gerai, kiosk, lobby) are lower-case ASCII letters, digits and
 hyphens, 1 to 32 characters, starting with a letter or digit: they can never
@@ -64,6 +70,10 @@ ROLE_CHANNELS: dict[Role, frozenset[Channel]] = {
     Role.CENTRAL: frozenset({Channel.PRESENCE}),
     Role.MONITOR: frozenset(),
 }
+
+
+#: The channel name of a parsed service state topic (and of its codec channel).
+SERVICE_STATE = "service_state"
 
 
 class TopicError(ValueError):
@@ -124,6 +134,21 @@ class Topics:
     def board(self) -> str:
         return f"{self.prefix}/board"
 
+    def service_state(self, service: str) -> str:
+        """The retained state of one service (contract 2)."""
+        check_id(service, "service")
+        return f"{self.prefix}/service/{service}/state"
+
+    def all_service_states(self) -> str:
+        return f"{self.prefix}/service/+/state"
+
+    def all_gerai_states(self) -> str:
+        return f"{self.prefix}/gerai/+/state"
+
+    def calls(self) -> str:
+        """The retained list of the most recent calls (contract 2)."""
+        return f"{self.prefix}/calls"
+
     def announce(self) -> str:
         return f"{self.prefix}/announce"
 
@@ -143,8 +168,8 @@ class ParsedTopic:
     """A topic of the contract, split into its parts."""
 
     site: str
-    role: Role | None  # None for the site-wide board and announce topics
-    device: str | None
+    role: Role | None  # None for the site-wide topics (board, announce, calls, service states)
+    device: str | None  # for a service state: the service id
     channel: Channel | str
 
 
@@ -159,8 +184,12 @@ def parse(topic: str) -> ParsedTopic:
     if not is_valid_id(site):
         raise TopicError(f"topic {topic!r} has an invalid site id {site!r}")
     rest = parts[3:]
-    if len(rest) == 1 and rest[0] in ("board", "announce"):
+    if len(rest) == 1 and rest[0] in ("board", "announce", "calls"):
         return ParsedTopic(site, None, None, rest[0])
+    if len(rest) == 3 and rest[0] == "service" and rest[2] == "state":
+        if not is_valid_id(rest[1]):
+            raise TopicError(f"topic {topic!r} has an invalid service id {rest[1]!r}")
+        return ParsedTopic(site, None, rest[1], SERVICE_STATE)
     if rest == ["central", "presence"]:
         return ParsedTopic(site, Role.CENTRAL, None, Channel.PRESENCE)
     if len(rest) != 3:

@@ -1,0 +1,124 @@
+"""Contract generations (PROTOCOL.md, "Contract generations"), over a real Mosquitto and central.
+
+A ticket costs the central one ``service_state`` for contract 2 readers, whatever the number of
+gerai; contract 1 gerai and lobbies (devices of the previous release) keep working against the
+new central: their waiting counts and the whole-site board are still served while they are there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from antre.broker.admin.acl import Identity
+from antre.broker.wire import codec
+from antre.broker.wire import messages as m
+from antre.broker.wire.feed import SiteFeed
+from antre.broker.wire.topics import Channel, Role, Topics
+from tests.harness import Device, Stack, Watcher, running_site, wait_for
+
+T = Topics("test")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    with running_site("mosquitto", tmp_path) as s:
+        yield s
+
+
+def _count(watcher: Watcher, suffix: str) -> int:
+    with watcher._lock:
+        return sum(1 for t, _, _ in watcher.messages if t.endswith(suffix))
+
+
+def _issue(kiosk: Device, n: int, service: str, start: int = 1) -> None:
+    for i in range(start, start + n):
+        assert kiosk.request(m.TakeTicket(id=f"k1-{i:08d}", service=service, print=False)).ok
+
+
+def test_a_ticket_changes_one_service_state_not_every_gerai_state(stack: Stack) -> None:
+    site = stack.site
+    spy = Watcher(site, Identity(Role.MONITOR, "t1"), [T.all_gerai_states(), T.all_service_states(), T.board()])
+    kiosk = Device(site, Role.KIOSK, "k1")
+    g1, g2 = Device(site, Role.GERAI, "g1"), Device(site, Role.GERAI, "g2")  # both serve ktp (contract 2)
+    try:
+        # the configured lobby has not said it reads contract 2: the board is served (a contract 1 lobby
+        # publishes no presence); once it says so, the board stops
+        ok = m.Presence(role="lobby", device="lobby-1", online=True, contract=2)
+        lobby_link = Watcher(site, Identity(Role.LOBBY, "lobby-1"), [T.announce()])
+        lobby_link.link.publish(T.device(Role.LOBBY, "lobby-1", Channel.PRESENCE), codec.encode(ok), qos=1,
+                                retain=True).wait_for_publish(5)
+        _issue(kiosk, 1, "ktp")
+        g1.wait_state(lambda s: s.waiting == 1)
+        states, services, boards = (_count(spy, "/gerai/g1/state") + _count(spy, "/gerai/g2/state"),
+                                    _count(spy, "/service/ktp/state"), _count(spy, "/board"))
+        _issue(kiosk, 20, "ktp", start=2)
+        g2.wait_state(lambda s: s.waiting == 21)
+        assert g1.wait_state(lambda s: s.waiting == 21).status == "idle"
+        wait_for(lambda: _count(spy, "/service/ktp/state") >= services + 20, 10, "20 service states")
+        assert _count(spy, "/gerai/g1/state") + _count(spy, "/gerai/g2/state") == states  # no gerai republished
+        assert _count(spy, "/board") == boards  # no contract 1 lobby: no board
+        feed = spy.feed("test")
+        assert feed.services["ktp"].waiting == 21 and feed.waiting_for(["ktp"]) == 21
+        lobby_link.close()
+    finally:
+        for c in (kiosk, g1, g2, spy):
+            c.close()
+
+
+def test_contract_1_gerai_and_lobby_still_work(stack: Stack) -> None:
+    site = stack.site
+    spy = Watcher(site, Identity(Role.MONITOR, "t1"), [T.board()])
+    kiosk = Device(site, Role.KIOSK, "k1", contract=1)
+    old = Device(site, Role.GERAI, "g1", contract=1)  # reads waiting from its own state only
+    try:
+        _issue(kiosk, 3, "ktp")
+        # the old gerai's own state carries the count, republished at every ticket
+        assert old.wait_state(lambda s: s.waiting == 3).waiting == 3
+        assert not old.feed.services  # it never subscribed to a service state
+        # the lobby-1 of the site file published no presence (a contract 1 lobby): the board is served
+        board = wait_for(lambda: [b for b in spy.decoded("/board", "board", m.Board)
+                                  if any(s.service == "ktp" and s.waiting == 3 for s in b.services)],
+                         10, "a board with 3 waiting")[-1]
+        assert board.site == "test"
+        # a call reaches the old gerai's display, the count goes down
+        assert old.request(m.CallNext(id="g1-00000001")).ticket == "A001"
+        assert old.wait_state(lambda s: s.ticket == "A001").waiting == 2
+    finally:
+        for c in (kiosk, old, spy):
+            c.close()
+
+
+def test_a_contract_1_gerai_coming_online_gets_the_current_count(stack: Stack) -> None:
+    site = stack.site
+    kiosk = Device(site, Role.KIOSK, "k1")
+    try:
+        _issue(kiosk, 4, "kk")  # no gerai online: nobody's state is republished
+        late = Device(site, Role.GERAI, "g3", contract=1)  # g3 serves kk
+        try:
+            assert late.wait_state(lambda s: s.waiting == 4).status == "idle"
+        finally:
+            late.close()
+    finally:
+        kiosk.close()
+
+
+def test_feed_applies_the_epoch_rule_per_item() -> None:
+    feed = SiteFeed("test")
+
+    def svc(epoch: int, rev: int, waiting: int) -> bytes:
+        return codec.encode(m.ServiceState(epoch=epoch, service="ktp", name="KTP", agency="D", prefix="A", open=True,
+                                           waiting=waiting, rev=rev, ts=1.0))
+
+    topic = T.service_state("ktp")
+    assert feed.offer(topic, svc(5, 10, 3))
+    assert not feed.offer(topic, svc(5, 9, 7))  # older within the log
+    assert not feed.offer(topic, svc(4, 99, 7))  # an older log
+    assert feed.offer(topic, svc(6, 1, 0))  # a fresh log wins whatever its rev
+    assert feed.services["ktp"].waiting == 0
+    assert not feed.offer(T.service_state("kk"), svc(6, 2, 1))  # a state on another service's topic
+    assert not feed.offer(topic, b"\xff" * 10)  # garbage: logged, ignored
+    assert not feed.offer(topic, b"[" * 5000)
+    assert feed.waiting_for(["ktp"]) == 0 and feed.waiting_for(["ktp", "kk"]) is None
