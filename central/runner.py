@@ -509,8 +509,8 @@ class CentralRunner:
         status = self.devices.setdefault(f"{role}/{device}", DeviceStatus())
         if status.online != presence.online:
             level = logging.INFO if presence.online else logging.WARNING
-            log.log(level, "%s %s is %s (contract %d)", role, device, "online" if presence.online else "OFFLINE",
-                    presence.contract)
+            log.log(level, "%s %s is %s", role, device,
+                    f"online (contract {presence.contract})" if presence.online else "OFFLINE")
         if presence.online and (not status.online or status.contract != presence.contract):
             # its retained state may be older than what it reads now (a contract 1 gerai's waiting count)
             self._came_online.add((role, device))

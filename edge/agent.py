@@ -57,7 +57,7 @@ from antre.broker.wire.feed import SiteFeed
 from antre.broker.wire.topics import SERVICE_STATE, Channel, Role, TopicError, Topics, parse
 from antre.edge.config import DeviceConfig
 from antre.edge.kiosk import KioskView, ServiceInfo, kiosk_view
-from antre.hardware.display import DisplayContent, NumberDisplay
+from antre.hardware.display import DisplayContent, Mode, NumberDisplay
 from antre.hardware.gestures import Gesture
 from antre.hardware.kiosk_screen import KioskScreen
 from antre.hardware.escpos import PrinterStatus
@@ -66,6 +66,8 @@ from antre.hardware.printer import PRINTABLE, PrintResult, Ticket, TicketPrinter
 log = logging.getLogger(__name__)
 
 STATUS_TEXT = {"serving": "MELAYANI", "idle": "SIAP", "paused": "ISTIRAHAT", "closed": "TUTUP"}
+#: what each state of the central's looks like on the displays
+GERAI_MODES = {"serving": Mode.CALLING, "idle": Mode.IDLE, "paused": Mode.PAUSED, "closed": Mode.CLOSED}
 NOTICE_SECONDS = 3.0
 #: a print acknowledgement is not a press: it is resent until answered, for up to this long
 PRINT_ACK_DEADLINE_S = 300.0
@@ -139,7 +141,7 @@ class EdgeAgent:
             TlsSettings(b.cafile) if b.cafile else None, keepalive=b.keepalive,
         )
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
-                                          version=__version__))
+                                          version=__version__, contract=m.CONTRACT))
         channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if self.role is Role.GERAI else [])
         if self.role is Role.KIOSK and config.tickets is not None:  # its display: the service it issues
             self._service_topics.add(self.topics.service_state(config.tickets.service))
@@ -170,7 +172,7 @@ class EdgeAgent:
         self._wake.set()
         self._jobs.put(None)
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
-                                          version=__version__, ts=self.clock()))
+                                          version=__version__, ts=self.clock(), contract=m.CONTRACT))
         self.link.stop(final=[(self.topics.device(self.role, self.device, Channel.PRESENCE), offline, True)])
         for t in self._threads:
             if t.is_alive():
@@ -187,19 +189,22 @@ class EdgeAgent:
             if s is not None and s.services:
                 summed = self.feed.waiting_for(s.services)
                 waiting = waiting if summed is None else summed  # contract 1 central: its own count
-            if self.notice and self.notice[1] > time.monotonic():
-                status = self.notice[0]  # a refusal or a failure, for a few seconds
-            elif not self.link.connected.is_set():
-                status = "OFFLINE"
+            if not self.link.connected.is_set():
+                status, mode = "OFFLINE", Mode.OFFLINE
             elif self.central_lost:
-                status = "PUSAT OFFLINE"  # the broker is there, the central service is not
-            elif self.printer_fault is not None:
-                status = "!" + self.printer_fault  # nothing is issued until it is fixed
+                status, mode = "PUSAT OFFLINE", Mode.OFFLINE  # the broker is there, the central service is not
             elif s is None:
-                status = "MENUNGGU DATA"
+                status, mode = "MENUNGGU DATA", Mode.WAITING
             else:
-                status = STATUS_TEXT.get(s.status, s.status.upper())
-            return DisplayContent(name=name, number=number, waiting=waiting, status=status)
+                status, mode = STATUS_TEXT.get(s.status, s.status.upper()), GERAI_MODES.get(s.status, Mode.IDLE)
+                if mode is Mode.CALLING and number is None:
+                    mode = Mode.IDLE
+            if self.printer_fault is not None and mode is not Mode.OFFLINE:
+                status = "!" + self.printer_fault  # nothing is issued here until it is fixed (the mode stays)
+            if self.notice and self.notice[1] > time.monotonic():
+                status = self.notice[0]  # a refusal or a failure, for a few seconds (the mode stays)
+            return DisplayContent(name=name, number=number, waiting=waiting, status=status, mode=mode,
+                                  label=str(s.number) if s else "", agency=s.agency if s else "")
 
     def kiosk_view(self) -> KioskView:
         """What a kiosk's screen shows (antre.edge.kiosk), from its service's retained state."""

@@ -18,7 +18,7 @@ LEAVES = [
     "demo", "check-config", "audit", "quarantine",
     "central run", "central check-log",
     "broker run", "broker mosquitto-config",
-    "edge run", "edge selftest", "edge provision",
+    "edge run", "edge selftest", "edge setup", "edge provision", "edge bundle", "edge wheelhouse",
     "lobby run", "lobby render", "lobby say", "lobby voicepack build",
     "firmware config", "firmware deploy",
     "backup", "status",
@@ -28,7 +28,7 @@ GROUPS = ["central", "broker", "edge", "lobby", "lobby voicepack", "firmware"]
 #: what a metavar may say (choices print as {a,b})
 METAVARS = {"FILE", "DIR", "HOST", "PORT", "ADDRESS", "SECONDS", "DATE", "ID", "N", "USER", "TTY", "WxH",
             "NAME", "TICKET", "GERAI", "SITE.toml", "DEVICE.toml", "NODE.toml", "NAME:PIN:PRESS[:DOUBLE[:HOLD]]",
-            "COMMAND", "SUBCOMMAND"}
+            "COMMAND", "SUBCOMMAND", "ZONE", "PNG", "URL", "X.Y", "EXTRA"}
 
 
 def test_the_command_tree_has_a_leaf_for_every_service() -> None:

@@ -234,22 +234,21 @@ def test_embedded_broker_and_central_extras_run(install: dict[str, Venv], tmp_pa
 
 def test_gerai_extra_has_no_pygame_nor_amqtt_and_runs_its_selftest(install: dict[str, Venv], tmp_path: Path,
                                                                     request: pytest.FixtureRequest) -> None:
-    from antre.broker.admin import credentials as creds
-    from antre.central.config import load_site
-
     edge = install["edge"]
     dists = edge.distributions()
     forbidden = {"pygame", "amqtt", "prometheus-client", "typer", "pydantic", "psutil"} & set(dists)
     assert not forbidden, f"the gerai install pulls {sorted(forbidden)}"
-    config = load_site(ROOT / "examples" / "kupang.toml")
-    cred = tmp_path / "kupang-credentials.toml"
-    creds.ensure(cred, config.site_id, config.identities())
-    device = tmp_path / "g05.toml"
-    edge.run("edge", "provision", "--site", "kupang", "--id", "g05", "--broker-host", "192.168.10.2",
-             "--credentials", str(cred), "--printer", "/dev/serial0", "--service", "ktp-el", "--mock",
-             "--out", str(device))
-    selftest = edge.run("edge", "selftest", "--config", str(device), "--button-timeout", "0", "--mock")
-    assert "selftest passed" in selftest.stdout, selftest.stdout
+    from tests.harness import running_site
+
+    device = tmp_path / "g1.toml"
+    with running_site("mosquitto", tmp_path / "site") as stack:  # the selftest's round trip needs a central
+        edge.run("edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
+                 "--broker-port", str(stack.site.port), "--credentials", str(stack.site.credentials_path),
+                 "--printer", "/dev/serial0", "--service", "ktp", "--mock", "--timezone", "Asia/Makassar",
+                 "--out", str(device))
+        selftest = edge.run("edge", "selftest", "--config", str(device), "--button-timeout", "0", "--mock",
+                            "--pattern-seconds", "0.5")
+    assert "OK     own topics:" in selftest.stdout and "selftest passed" in selftest.stdout, selftest.stdout
     size = edge.site_packages_bytes()
     _note(request, f"install: the gerai extra antre[edge]: {len(dists)} distributions "
                    f"({', '.join(sorted(dists))}), {size / 1e6:.1f} MB in site-packages, no pygame, no amqtt")
