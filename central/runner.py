@@ -362,7 +362,7 @@ class CentralRunner:
             where = parse(msg.topic)
         except TopicError:
             return Handled(reply=reply)
-        if where.channel is Channel.CMD and where.role in (Role.GERAI, Role.KIOSK) and where.device:
+        if where.channel is Channel.CMD and where.role in (Role.GERAI, Role.KIOSK, Role.CONSOLE) and where.device:
             self.link.publish(self.topics.device(where.role, where.device, Channel.REPLY), codec.encode(reply), qos=1)
         return Handled(reply=reply, duplicate=True)  # nothing more to publish for it
 
@@ -396,7 +396,7 @@ class CentralRunner:
         cmd_id = codec.answer_id(payload)
         log.warning("rejected payload %s from %s/%s (%d bytes): %s", cmd_id, role, device, len(payload),
                     exc.message[:300])
-        if role not in (Role.GERAI.value, Role.KIOSK.value):
+        if role not in (Role.GERAI.value, Role.KIOSK.value, Role.CONSOLE.value):
             return
         reply = m.Reply(
             epoch=self.service.epoch,

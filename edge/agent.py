@@ -73,6 +73,8 @@ NOTICE_SECONDS = 3.0
 PRINT_ACK_DEADLINE_S = 300.0
 #: how often the agent looks at its outbox (resends, deadlines, pings)
 TICK_S = 0.25
+#: how often the health loop looks at the printer, display and faults (a change is reported at once)
+CHANGE_POLL_S = 3.0
 #: a device clock this far from the central's is reported as a fault in health
 CLOCK_FAULT_S = 5.0
 #: a ping unanswered this long, with nothing else heard from the central, means the central is down
@@ -619,12 +621,26 @@ class EdgeAgent:
         )
 
     def _health_loop(self) -> None:
-        while not self._stop.wait(self.config.health_interval_s):
-            if self.link.connected.is_set():
-                payload = codec.encode(self.health())
-                # retained: `antre status` shows each device's last report, even of one now offline
-                self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), payload, qos=0,
-                                  retain=True)
+        """A report every ``health_interval_s``, and at once (within :data:`CHANGE_POLL_S`) when the printer,
+        the display, the buttons or the faults change: technicians are told of a dead printer within
+        seconds (the operations console's alarm), not at the next periodic report."""
+        interval = self.config.health_interval_s
+        last_sent = -float(interval)
+        last_key: tuple[object, ...] | None = None
+        while not self._stop.wait(min(CHANGE_POLL_S, interval)):
+            if not self.link.connected.is_set():
+                last_key = None  # report again as soon as the link is back
+                continue
+            health = self.health()
+            key = (health.printer, health.display, health.buttons, tuple(health.faults))
+            if key == last_key and time.monotonic() - last_sent < interval:
+                continue
+            if last_key is not None and key != last_key:
+                log.info("health changed: printer %s, display %s, buttons %s, faults %s", *key)
+            last_key, last_sent = key, time.monotonic()
+            # retained: `antre status` shows each device's last report, even of one now offline
+            self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), codec.encode(health),
+                              qos=0, retain=True)
 
 
 def cpu_temperature(path: str = "/sys/class/thermal/thermal_zone0/temp") -> float | None:

@@ -154,7 +154,8 @@ class LobbyApp:
             site_name=self.site.site.name, zone_abbrev=self.site.zone_abbrev(local), now=local, board=board,
             connected=self.connected, highlight=highlight[0] if highlight else None,
             highlight_age=now_mono - highlight[1] if highlight else 99.0,
-            running_text=self.site.site.running_text, marquee_offset=now_mono * 120,
+            running_text=(board.message if board is not None and board.message else self.site.site.running_text),
+            marquee_offset=now_mono * 120,
             panel=panel, gerai_filter=list(self.lobby.gerai) if self.lobby else [],
             service_filter=list(self.lobby.services) if self.lobby else [],
         )

@@ -158,7 +158,7 @@ def draw(surface: Any, model: ScreenModel) -> None:
     for j, s in enumerate(services[:max(0, max_lines)]):
         y = sy + 3.6 * u + j * line
         _text(surface, f"{s.prefix}  {s.name}", 2.6 * u, TEXT if s.open else MUTED, (rx, y), max_width=rw * 0.5)
-        quota = "-" if s.remaining_quota is None else str(s.remaining_quota)
+        quota = "tutup" if not s.issuing else "-" if s.remaining_quota is None else str(s.remaining_quota)
         est = "-" if s.est_wait_min is None else f"{s.est_wait_min} mnt"
         _text(surface, f"{s.waiting:>3}    {quota:>4}    {est:>7}", 2.6 * u, TEXT, (rx + rw, y), "topright")
 

@@ -104,6 +104,8 @@ RUN_IN_SCRATCH: dict[str, str] = {
 
 #: Inline ``antre ...`` commands of README.md that parse but do not run here, and why.
 INLINE_NOT_RUN: dict[str, str] = {
+    "antre console user add rina --role supervisor --config SITE.toml": "asks for a password on a terminal; "
+    "tests/test_console_browser.py adds accounts the same way with --password-stdin",
     "antre demo --headless --duration SECONDS": "the headless demo over MQTT takes about a minute; "
     "test_cli.py::test_headless_demo_over_mqtt plays it",
     "antre firmware deploy --serial-port /dev/ttyACM0 --config g05.toml": "needs a MicroPython board on USB: "
@@ -319,7 +321,7 @@ PENDING: set[tuple[str, ...]] = set()
 def test_commands_named_in_the_sources_exist() -> None:
     """Messages and docstrings that tell a person to run `antre ...` name a real command."""
     sources = [p for p in (ROOT / "antre").rglob("*.py")] + [
-        p for d in ("broker", "central", "edge", "lobby", "hardware") for p in (ROOT / d).rglob("*.py")]
+        p for d in ("broker", "central", "edge", "lobby", "hardware", "console") for p in (ROOT / d).rglob("*.py")]
     seen = 0
     for path in sources:
         for span in re.findall(r"`+(antre [a-z][a-z -]*?)(?: --[^`]*)?`+", path.read_text(encoding="utf-8")):
@@ -358,6 +360,8 @@ class Scratch:
         text = KUPANG.read_text(encoding="utf-8")
         assert text.count("\nport = 1883\n") == 1
         self.site = self.dir / "examples" / "kupang.toml"
+        assert text.count("\nport = 8480\n") == 1  # the operations console's
+        text = text.replace("\nport = 8480\n", f"\nport = {free_port()}\n")
         self.site.write_text(text.replace("\nport = 1883\n", f"\nport = {self.port}\n"), encoding="utf-8")
         script = Path(sys.executable).with_name("antre")
         self.exe = [str(script)] if script.exists() else [sys.executable, "-m", "antre"]
@@ -430,6 +434,7 @@ LONG_RUNNING: dict[tuple[str, ...], Callable[[Scratch, Running], bool]] = {
     ("broker", "run"): _ready_broker,
     ("central", "run"): lambda s, r: "antre central ready" in r.output(),
     ("lobby", "run"): lambda s, r: "connected to 127.0.0.1" in r.output(),
+    ("console", "run"): lambda s, r: "antre console ready" in r.output(),
 }
 
 #: commands whose exit status in the scratch site is not 0, and why

@@ -22,8 +22,9 @@ LEAVES = [
     "lobby run", "lobby render", "lobby say", "lobby voicepack build",
     "firmware config", "firmware deploy",
     "backup", "status",
+    "console run", "console user add", "console user passwd", "console user remove", "console user list",
 ]
-GROUPS = ["central", "broker", "edge", "lobby", "lobby voicepack", "firmware"]
+GROUPS = ["central", "broker", "edge", "lobby", "lobby voicepack", "firmware", "console", "console user"]
 
 #: what a metavar may say (choices print as {a,b})
 METAVARS = {"FILE", "DIR", "HOST", "PORT", "ADDRESS", "SECONDS", "DATE", "ID", "N", "USER", "TTY", "WxH",
