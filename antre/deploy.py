@@ -65,7 +65,7 @@ def make_bundle(site_file: str | Path | SiteConfig, device: str, *, broker_host:
                 broker_port: int | None = None, credentials: str | None = None, display: str = "ssd1306",
                 public_display: str = "none", modules: int = 4, printer: str | None = None, paper_mm: int = 58,
                 buttons: list[str] | None = None, service: str | None = None, qr_png: str | Path | None = None,
-                terminal: TextIO | None = None) -> Bundle:
+                terminal: TextIO | None = None, baud: int = 19200) -> Bundle:
     """Write ``device``'s bundle from the site file (or the site already loaded) and its credentials
     (on the central: ``antre edge bundle``, and the console's fleet page)."""
     from antre.central.config import SiteConfig, load_site
@@ -88,7 +88,7 @@ def make_bundle(site_file: str | Path | SiteConfig, device: str, *, broker_host:
                      port=broker_port or config.broker.port, credentials=credentials or config.broker.credentials,
                      out=str(out), display=display, printer=printer, paper_mm=paper_mm, buttons=buttons or [],
                      service=service, mock=False, timezone=config.site.timezone, name=name,
-                     public_display=public_display, modules=modules)
+                     public_display=public_display, modules=modules, baud=baud)
     text = qr_payload(path.read_text(encoding="utf-8"))
     try:
         import segno

@@ -43,6 +43,10 @@ def describe(event: ev.AnyEvent) -> str:
         case ev.PrintAcked():
             result = "printed" if event.ok else f"PRINT FAILED ({event.status} {event.detail})".rstrip()
             return f"{event.actor}: {event.ticket_id} {result}"
+        case ev.TicketVoided():
+            return f"{event.actor}: VOIDED {event.ticket_id} (never printed), reason: {event.reason}"
+        case ev.TicketReprinted():
+            return f"{event.actor}: reprint of {event.ticket_id} sent to the printer"
         case ev.CommandRefused():
             return f"{event.actor}: refused {event.action}: {event.code} {event.detail}".rstrip()
         case ev.IssuingStopped():

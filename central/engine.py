@@ -34,6 +34,10 @@ class Status(str, enum.Enum):
     SERVED = "served"
     NO_SHOW = "no_show"
     EXPIRED = "expired"
+    #: its print failed: nobody holds it, so it does not wait (nor count ahead of anyone) until it
+    #: is printed (reprint) or voided
+    UNPRINTED = "unprinted"
+    VOIDED = "voided"
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Ticket:
     finished_at: float | None = None
     transfers: int = 0
     print_status: str = "pending"  # pending | printed | failed | none
+    issuer: str = ""  # the device (or "system") that issued it
 
     @property
     def is_priority(self) -> bool:
@@ -77,6 +82,7 @@ class ServiceStats:
     served: int = 0
     no_show: int = 0
     transferred_out: int = 0
+    voided: int = 0  # issued, then voided (nobody held it): their quota places are given back
     durations: deque[float] = field(default_factory=lambda: deque(maxlen=_DURATION_SAMPLES))
 
 
@@ -124,6 +130,7 @@ class Engine:
         self.stats: dict[str, ServiceStats] = {}
         self.next_order = 0
         self.recent_calls: deque[Call] = deque(maxlen=_RECENT_CALLS)
+        self.last_issued: dict[str, str] = {}  # device -> the ticket id it issued last today
         self.yesterday: dict[str, int] = {}
         self._reset_day(None)
 
@@ -151,6 +158,7 @@ class Engine:
         self.stats = {sid: ServiceStats() for sid in self.config.services}
         self.next_order = 0
         self.recent_calls = deque(maxlen=_RECENT_CALLS)
+        self.last_issued = {}
         # day control (operations console): for today only
         self.issuing_stopped: dict[str, str] = {}  # service -> reason
         self.quota_today: dict[str, int | None] = {}  # service -> today's quota (None: the site file's)
@@ -186,7 +194,12 @@ class Engine:
 
     def remaining_quota(self, service: str) -> int | None:
         quota = self.quota_of(service)
-        return None if quota is None else max(0, quota - self.stats[service].issued)
+        return None if quota is None else max(0, quota - self.quota_used(service))
+
+    def quota_used(self, service: str) -> int:
+        """Tickets of ``service`` that count against its quota: issued, less the voided ones."""
+        stats = self.stats[service]
+        return stats.issued - stats.voided
 
     def oldest_waiting(self, service: str) -> Ticket | None:
         """The waiting ticket of ``service`` issued first (whose citizen has waited longest)."""
@@ -242,10 +255,11 @@ class Engine:
             "queues": {s: (list(p), list(r)) for s, (p, r) in sorted(self.queues.items())},
             "gerai": {g: vars(s).copy() for g, s in sorted(self.gerai.items())},
             "stats": {
-                s: (st.issued, st.served, st.no_show, st.transferred_out, list(st.durations))
+                s: (st.issued, st.served, st.no_show, st.transferred_out, st.voided, list(st.durations))
                 for s, st in sorted(self.stats.items())
             },
             "yesterday": dict(self.yesterday),
+            "last_issued": dict(sorted(self.last_issued.items())),
             "recent_calls": list(self.recent_calls),
             "issuing_stopped": dict(sorted(self.issuing_stopped.items())),
             "quota_today": dict(sorted(self.quota_today.items())),
@@ -284,7 +298,7 @@ class Engine:
             return self._refuse(out, now, actor, cmd, "take_ticket", ResultCode.ISSUING_STOPPED,
                                 service_name=svc.name)
         quota = self.quota_of(service)
-        if quota is not None and self.stats[service].issued >= quota:
+        if quota is not None and self.quota_used(service) >= quota:
             return self._refuse(
                 out, now, actor, cmd, "take_ticket", ResultCode.QUOTA_EXHAUSTED,
                 service_name=svc.name, quota=str(quota),
@@ -475,7 +489,9 @@ class Engine:
         self, actor: str, ticket_id: str, ok: bool, status: str, now: float,
         detail: str = "", cmd: str | None = None,
     ) -> Outcome:
-        """Record a print result.  A failed print never removes the ticket."""
+        """Record a print result.  A failed print never loses the ticket: it stops waiting (nobody
+        holds it, so it is neither called nor counted ahead of anyone) until a reprint is
+        acknowledged, or it is voided."""
         out = self._roll(now, actor)
         ticket = self.tickets.get(ticket_id)
         if ticket is None:
@@ -484,6 +500,62 @@ class Engine:
         self.apply(event)
         out.append(event)
         return Outcome(Result(True, ResultCode.PRINT_RECORDED, ticket, {"ticket": ticket.number}), out)
+
+    def void_ticket(self, actor: str, number: str, reason: str, now: float, cmd: str | None = None) -> Outcome:
+        """Void a ticket nobody holds (its print failed): out of the queue, its quota place back,
+        its number never issued again; ``reason`` goes into the audit trail."""
+        out = self._roll(now, actor)
+        if len(reason.strip()) < 3:
+            return self._refuse(out, now, actor, cmd, "void_ticket", ResultCode.REASON_REQUIRED)
+        ticket, refusal = self._own_ticket(out, now, actor, cmd, "void_ticket", number)
+        if ticket is None:
+            assert refusal is not None
+            return refusal
+        if (ticket.status not in (Status.WAITING, Status.UNPRINTED) or ticket.print_status == "printed"
+                or ticket.announced):
+            return self._refuse(out, now, actor, cmd, "void_ticket", ResultCode.NOT_VOIDABLE, ticket=number,
+                                status=ticket.status.value, print=ticket.print_status)
+        event = ev.TicketVoided(ts=now, actor=actor, cmd=cmd, ticket_id=ticket.id, reason=reason.strip())
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, ResultCode.VOIDED, ticket, {"ticket": ticket.number, "reason": reason.strip()}),
+                       out)
+
+    def reprint(self, actor: str, number: str | None, now: float, cmd: str | None = None) -> Outcome:
+        """Print a ticket again on ``actor``'s printer: ``number``, or the last one ``actor`` issued
+        today.  Nobody moves; a ticket whose print had failed waits again once this print is
+        acknowledged."""
+        out = self._roll(now, actor)
+        if number is None:
+            tid = self.last_issued.get(actor)
+            if tid is None:
+                return self._refuse(out, now, actor, cmd, "reprint", ResultCode.UNKNOWN_TICKET, ticket="-")
+            number = self.tickets[tid].number
+        ticket, refusal = self._own_ticket(out, now, actor, cmd, "reprint", number)
+        if ticket is None:
+            assert refusal is not None
+            return refusal
+        if ticket.status not in (Status.WAITING, Status.UNPRINTED, Status.CALLED):
+            return self._refuse(out, now, actor, cmd, "reprint", ResultCode.TICKET_NOT_WAITING, ticket=number)
+        event = ev.TicketReprinted(ts=now, actor=actor, cmd=cmd, ticket_id=ticket.id)
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, ResultCode.REPRINTED, ticket, {"ticket": ticket.number}), out)
+
+    def _own_ticket(
+        self, out: list[ev.AnyEvent], now: float, actor: str, cmd: str | None, action: str, number: str
+    ) -> tuple[Ticket | None, Outcome | None]:
+        """The ticket ``number`` if ``actor`` may act on it: the device that issued it, a gerai
+        serving its service, or the system."""
+        ticket = self.find(number)
+        if ticket is None:
+            return None, self._refuse(out, now, actor, cmd, action, ResultCode.UNKNOWN_TICKET, ticket=number)
+        gerai = self.config.gerai.get(actor)
+        if actor in (ticket.issuer, "system") or (gerai is not None and ticket.service in gerai.services):
+            return ticket, None
+        if gerai is not None:
+            return None, self._refuse(out, now, actor, cmd, action, ResultCode.NOT_SERVED_HERE, ticket=number)
+        return None, self._refuse(out, now, actor, cmd, action, ResultCode.NOT_ALLOWED, command=action)
 
     # ------------------------------------------------ day control (operations console)
 
@@ -633,10 +705,11 @@ class Engine:
                     id=event.ticket_id, number=event.number, service=event.service,
                     origin_service=event.service, seq=event.seq, priority=event.priority,
                     order=self.next_order, issued_at=event.ts,
-                    print_status="pending" if event.print else "none",
+                    print_status="pending" if event.print else "none", issuer=event.actor,
                 )
                 self.next_order += 1
                 self.tickets[ticket.id] = ticket
+                self.last_issued[event.actor] = ticket.id
                 self.by_number[ticket.number] = ticket.id
                 self.stats[ticket.service].issued += 1
                 self._enqueue(ticket)
@@ -694,7 +767,26 @@ class Engine:
                 g.paused, g.pause_reason = False, ""
                 g.ratio_pos = 0
             case ev.PrintAcked():
-                self.tickets[event.ticket_id].print_status = "printed" if event.ok else "failed"
+                ticket = self.tickets[event.ticket_id]
+                if event.ok:
+                    ticket.print_status = "printed"
+                    if ticket.status is Status.UNPRINTED:  # printed at last: it waits in its place
+                        ticket.status = Status.WAITING
+                        self._enqueue(ticket)
+                elif ticket.print_status != "printed":  # (a failed reprint: the citizen holds the first)
+                    ticket.print_status = "failed"
+                    if ticket.status is Status.WAITING and not ticket.announced:  # nobody holds it
+                        self._dequeue(ticket)
+                        ticket.status = Status.UNPRINTED
+            case ev.TicketVoided():
+                ticket = self.tickets[event.ticket_id]
+                if ticket.status is Status.WAITING:
+                    self._dequeue(ticket)
+                ticket.status = Status.VOIDED
+                ticket.finished_at = event.ts
+                self.stats[ticket.origin_service].voided += 1
+            case ev.TicketReprinted():
+                pass
             case ev.CommandRefused():
                 pass
             case ev.IssuingStopped():

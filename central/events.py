@@ -89,6 +89,20 @@ class PrintAcked(Event, tag="print_acked", frozen=True, kw_only=True):
     detail: str = ""
 
 
+class TicketVoided(Event, tag="ticket_voided", frozen=True, kw_only=True):
+    """A ticket nobody holds (its print failed) taken out of the day: never called, its quota
+    place given back, its number never issued again."""
+
+    ticket_id: str
+    reason: str
+
+
+class TicketReprinted(Event, tag="ticket_reprinted", frozen=True, kw_only=True):
+    """A ticket sent to a printer again (``actor``'s); nobody moves in the queue."""
+
+    ticket_id: str
+
+
 # --- day control from the operations console (issue 15)
 
 
@@ -133,6 +147,8 @@ AnyEvent: TypeAlias = (
     | GeraiPaused
     | GeraiResumed
     | PrintAcked
+    | TicketVoided
+    | TicketReprinted
     | CommandRefused
     | IssuingStopped
     | IssuingResumed

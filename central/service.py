@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 REPLY_RETENTION_S = 2 * 86400
 
 DeviceRole = Literal["gerai", "kiosk"]
-_KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack"})
+_KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack", "void_ticket", "reprint"})
 #: what each role of a console user may ask (operations console); the console checks a staff
 #: user's gerai, the central checks the role and that the command came from its console
 _COUNTER_ACTIONS = frozenset({"call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume"})
@@ -255,6 +255,10 @@ class QueueService:
             case m.PrintAck():
                 ticket_id = views.ticket_of_job(cmd.job) or cmd.job
                 return e.print_ack(device, ticket_id, cmd.ok, cmd.status, now, cmd.detail, cmd.id)
+            case m.VoidTicket():
+                return e.void_ticket(device, cmd.ticket, cmd.reason, now, cmd.id)
+            case m.Reprint():
+                return e.reprint(device, cmd.ticket, now, cmd.id)
             case m.Ping():  # pragma: no cover - answered by handle_batch
                 return Outcome(Result(True, ResultCode.PONG), [])
         raise AssertionError(f"unhandled command {cmd!r}")  # pragma: no cover
@@ -329,6 +333,10 @@ class QueueService:
                     handled.touched_gerai.add(event.gerai)
                     handled.touched_services.add(ticket.service)
                     handled.calls_changed = True
+                case ev.TicketReprinted():
+                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
+                case ev.PrintAcked() | ev.TicketVoided():  # a ticket stops or starts waiting (and quota back)
+                    handled.touched_services.add(engine.tickets[event.ticket_id].service)
                 case ev.TicketServed() | ev.TicketNoShow():
                     handled.touched_gerai.add(event.gerai)
                     handled.touched_services.add(engine.tickets[event.ticket_id].service)
@@ -346,7 +354,5 @@ class QueueService:
                     handled.calls_changed = True
                 case ev.CommandRefused():
                     log.info("refused %s from %s/%s: %s %s", event.action, role, device, event.code, event.detail)
-                case _:
-                    pass
         return handled
 

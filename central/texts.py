@@ -21,6 +21,8 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
     ResultCode.RESUMED: ("Gerai melayani kembali", "Gerai resumed"),
     ResultCode.PRINT_RECORDED: ("Status cetak dicatat", "Print result recorded"),
     ResultCode.QUEUE_EMPTY: ("Tidak ada antrean menunggu", "Nobody is waiting"),
+    ResultCode.VOIDED: ("Nomor {ticket} dibatalkan: {reason}", "Ticket {ticket} voided: {reason}"),
+    ResultCode.REPRINTED: ("Cetak ulang {ticket}", "Reprinting {ticket}"),
     # refusals
     ResultCode.UNKNOWN_SERVICE: ("Layanan {service} tidak dikenal", "Unknown service {service}"),
     ResultCode.SERVICE_NOT_OFFERED: (
@@ -57,6 +59,10 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
     ResultCode.REASON_REQUIRED: ("Alasan wajib diisi", "A reason is required"),
     ResultCode.NOT_ALLOWED: ("Perintah {command} tidak diizinkan untuk perangkat ini", "{command} is not allowed for this device"),
     ResultCode.UNKNOWN_JOB: ("Tugas cetak {job} tidak dikenal", "Unknown print job {job}"),
+    ResultCode.NOT_VOIDABLE: (
+        "Nomor {ticket} tidak dapat dibatalkan: sudah dicetak atau dipanggil",
+        "Ticket {ticket} cannot be voided: it was printed, called or closed ({status}, print {print})",
+    ),
     ResultCode.STALE: (
         "Tidak terkirim: tekanan {age} detik lalu sudah kedaluwarsa",
         "Not applied: the press was {age} s old (deadline {deadline} s)",
@@ -70,7 +76,7 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
         "Not issued: the central's system clock is not synchronised yet (NTP); tickets are issued once it is",
     ),
     ResultCode.DOUBLE_PRESS: (
-        "Tekan dua kali: {ticket} baru saja dipanggil",
+        "Tekan 2x: {ticket} baru dipanggil",
         "Pressed twice within {guard} s: {ticket} was just called; the second press is ignored",
     ),
     ResultCode.INTERNAL_ERROR: ("Perintah tidak dapat diproses; dicatat untuk teknisi", "The central could not handle this"),

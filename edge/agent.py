@@ -14,9 +14,17 @@
   MQTT keepalive), the truth again after reconnecting.  States and replies of
   an older epoch (an older event log) than the newest seen are ignored; a
   state of a newer epoch is taken whatever its ``rev``.
-* Print jobs are printed on a worker thread and acknowledged by id: printed,
-  or failed with the printer's own reason, so a failed print never loses the
-  ticket (the central keeps it in the queue either way).
+* Printing never strands a citizen.  The printer's real status (DLE EOT) is
+  watched every couple of seconds and asked afresh before a ticket is taken: a
+  printer known faulty (paper out, cover open, no answer, unplugged) issues
+  nothing, the display shows why (``KERTAS HABIS``...), and no ``take_ticket``
+  is sent.  Print jobs are printed on a worker thread and acknowledged by id;
+  a job that failed is kept (the central holds its ticket as unprinted: not
+  waiting) and, when the printer recovers, the agent asks the central for a
+  ``reprint``; one not recovered within ``printer.reprint_within_s`` is voided
+  (``void_ticket``, with the reason in the audit trail).  An unplugged printer's
+  port is reopened by its name when it comes back.  ``reprint_last`` buttons
+  reprint the last ticket the device issued.
 * Health goes out periodically: version, uptime, CPU temperature, printer
   status, display and button faults.
 
@@ -48,9 +56,12 @@ from antre.broker.link.outbox import Outbox
 from antre.broker.wire.feed import SiteFeed
 from antre.broker.wire.topics import SERVICE_STATE, Channel, Role, TopicError, Topics, parse
 from antre.edge.config import DeviceConfig
+from antre.edge.kiosk import KioskView, ServiceInfo, kiosk_view
 from antre.hardware.display import DisplayContent, Mode, NumberDisplay
 from antre.hardware.gestures import Gesture
-from antre.hardware.printer import PrintResult, Ticket, TicketPrinter
+from antre.hardware.kiosk_screen import KioskScreen
+from antre.hardware.escpos import PrinterStatus
+from antre.hardware.printer import PRINTABLE, PrintResult, Ticket, TicketPrinter, fault_text
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +79,9 @@ CHANGE_POLL_S = 3.0
 CLOCK_FAULT_S = 5.0
 #: a ping unanswered this long, with nothing else heard from the central, means the central is down
 CENTRAL_SILENT_S = 6.0
+#: how often the printer's status is asked (DLE EOT), to show a fault, reopen a replugged port
+#: and reprint what failed once it recovers
+PRINTER_POLL_S = 2.0
 
 
 @dataclass
@@ -103,13 +117,21 @@ class EdgeAgent:
         self._ping_out: float | None = None  # monotonic time of the oldest unanswered ping
         self.central_lost = False  # connected to the broker, but the central does not answer
         self.state: m.GeraiState | None = None
-        #: the services' own states (contract 2): the waiting count is their sum
+        #: the services' own states (contract 2): the waiting count is their sum; a kiosk's
+        #: service (remaining quota, waiting, estimated wait) for its display
         self.feed = SiteFeed(config.device.site)
         self._service_topics: set[str] = set()
+        self._kiosk_screen: KioskScreen | None = None
         self.replies: dict[str, m.Reply] = {}
         self.notice: tuple[str, float] | None = None  # (text, until monotonic)
         self.printer_status = "unknown" if hardware.printer else None
+        self.printer_problem = ""
+        self.printer_fault: str | None = None  # what the display says of a printer that cannot print
         self.printed: list[tuple[str, PrintResult]] = []
+        #: print jobs that failed, kept until a reprint is asked (job id -> job, monotonic time it failed)
+        self.kept: dict[str, tuple[m.PrintJob, float]] = {}
+        self._reprints: dict[str, str] = {}  # reprint command id -> job id it asks for
+        self.voided: list[str] = []  # tickets this device voided (their print never recovered)
         self._jobs: queue.Queue[m.PrintJob | None] = queue.Queue()
         self._stop = threading.Event()
         self.ready = threading.Event()
@@ -123,9 +145,12 @@ class EdgeAgent:
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
                                           version=__version__, contract=m.CONTRACT))
         channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if self.role is Role.GERAI else [])
+        if self.role is Role.KIOSK and config.tickets is not None:  # its display: the service it issues
+            self._service_topics.add(self.topics.service_state(config.tickets.service))
         self.link = link_factory(LinkSpec(
             address,
-            subscriptions=[(self.topics.device(self.role, self.device, ch), 1) for ch in channels],
+            subscriptions=[(self.topics.device(self.role, self.device, ch), 1) for ch in channels] + [
+                (topic, 1) for topic in sorted(self._service_topics)],
             on_message=self._on_message, on_connect=self._on_connect, on_disconnect=self._on_disconnect,
             will=Will(self.topics.device(self.role, self.device, Channel.PRESENCE), offline),
         ))
@@ -133,7 +158,8 @@ class EdgeAgent:
             threading.Thread(target=self._print_worker, name="printer", daemon=True),
             threading.Thread(target=self._health_loop, name="health", daemon=True),
             threading.Thread(target=self._outbox_loop, name="outbox", daemon=True),
-        ]
+        ] + ([threading.Thread(target=self._printer_loop, name="printer-watch", daemon=True)]
+             if hardware.printer is not None else [])
 
     # ------------------------------------------------------------ lifecycle
 
@@ -175,10 +201,21 @@ class EdgeAgent:
                 status, mode = STATUS_TEXT.get(s.status, s.status.upper()), GERAI_MODES.get(s.status, Mode.IDLE)
                 if mode is Mode.CALLING and number is None:
                     mode = Mode.IDLE
+            if self.printer_fault is not None and mode is not Mode.OFFLINE:
+                status = "!" + self.printer_fault  # nothing is issued here until it is fixed (the mode stays)
             if self.notice and self.notice[1] > time.monotonic():
                 status = self.notice[0]  # a refusal or a failure, for a few seconds (the mode stays)
             return DisplayContent(name=name, number=number, waiting=waiting, status=status, mode=mode,
                                   label=str(s.number) if s else "", agency=s.agency if s else "")
+
+    def kiosk_view(self) -> KioskView:
+        """What a kiosk's screen shows (antre.edge.kiosk), from its service's retained state."""
+        with self._lock:
+            notice = self.notice[0] if self.notice and self.notice[1] > time.monotonic() else None
+            service = self.config.tickets.service if self.config.tickets else self.device
+            return kiosk_view(service, self.feed.services.get(service), connected=self.link.connected.is_set(),
+                              central_lost=self.central_lost, printer_fault=self.printer_fault, notice=notice,
+                              name=self.config.device.name or service)
 
     def shown_state(self) -> m.GeraiState | None:
         """The gerai's state as its display shows it: under contract 2 with the waiting count
@@ -194,9 +231,22 @@ class EdgeAgent:
         if self.hw.display is None:
             return
         try:
+            screen = self._kiosk_screen_of(self.hw.display) if self.role is Role.KIOSK else None
+            if screen is not None:
+                screen.show(self.kiosk_view())
+                setattr(self.hw.display, "frame", screen.frame)  # what snapshots of the display save
+                return
             self.hw.display.show(self.content())
         except Exception as exc:  # a broken display must not stop the agent
             self._fault(f"display: {exc}")
+
+    def _kiosk_screen_of(self, display: object) -> KioskScreen | None:
+        """A kiosk screen on the display's luma device when it is a pixel display (an OLED)."""
+        if self._kiosk_screen is None:
+            device = getattr(display, "device", None)
+            if device is not None and getattr(device, "width", 0) >= 96 and getattr(device, "height", 0) >= 32:
+                self._kiosk_screen = KioskScreen(device)
+        return self._kiosk_screen
 
     def _notify(self, text: str) -> None:
         with self._lock:
@@ -227,6 +277,13 @@ class EdgeAgent:
             log.warning("%s pressed while offline: refused, not queued", action)
             self._notify("!TIDAK TERKIRIM")
             return None
+        if action in ("take_ticket", "take_priority_ticket", "reprint_last") and self.hw.printer is not None:
+            self.check_printer()  # asked afresh: the last ticket may have used the last paper
+            if self.printer_fault is not None:
+                log.warning("%s refused here: the printer cannot print (%s %s); nothing sent", action,
+                            self.printer_status, self.printer_problem)
+                self._notify("!" + self.printer_fault)
+                return None
         cid = self.next_id()
         # the moment of the press on the central's clock; before the first pong the device cannot know
         # it (its wall clock may be hours off until NTP syncs): no stamp, rather than a wrong one
@@ -248,6 +305,8 @@ class EdgeAgent:
             priority = tickets.priority_reason if action == "take_priority_ticket" else m.Priority.REGULAR
             cmd = m.TakeTicket(id=cid, ts=pressed, service=tickets.service, priority=priority,
                                print=self.hw.printer is not None)
+        elif action == "reprint_last" and self.hw.printer is not None:
+            cmd = m.Reprint(id=cid, ts=pressed)
         else:
             return None
         self.send(cmd)
@@ -294,7 +353,10 @@ class EdgeAgent:
             expired = self.outbox.expired()
             for p in expired:
                 log.warning("%s %s got no reply within its deadline: dropped", p.action, p.id)
-                if p.action != "print_ack":
+                if p.id in self._reprints:  # asked again at the printer's next check
+                    with self._lock:
+                        self._reprints.pop(p.id, None)
+                elif p.action not in ("print_ack", "void_ticket"):
                     self._notify("!TIDAK ADA JAWABAN")
             if expired and connected and self._ping_out is None:
                 self.ping()  # is the central there at all?
@@ -368,8 +430,13 @@ class EdgeAgent:
                 waiting = self.outbox.settle(reply.cmd)
                 with self._lock:
                     self.replies[reply.cmd] = reply
-                if waiting is not None and waiting.action == "print_ack":
+                    asked = self._reprints.pop(reply.cmd, None)
+                    if asked is not None:  # reprinted (a new job comes), or refused (voided meanwhile)
+                        self.kept.pop(asked, None)
+                if waiting is not None and waiting.action in ("print_ack", "void_ticket"):
                     pass  # the outcome of a print is the printer's news, already shown
+                elif asked is not None and reply.ok:
+                    pass
                 elif not reply.ok and reply.code != ResultCode.QUEUE_EMPTY:
                     self._notify("!" + reply.text_id)
                 elif reply.code == ResultCode.QUEUE_EMPTY:
@@ -417,8 +484,85 @@ class EdgeAgent:
             ack = m.PrintAck(id=self.next_id(), job=job.job, ok=result.ok,
                              status=result.status.value, detail=result.detail[:200])
             self.send(ack, deadline_s=PRINT_ACK_DEADLINE_S)
+            with self._lock:
+                if result.ok:
+                    self.kept.pop(job.job, None)
+                else:  # kept: reprinted when the printer recovers, or voided
+                    self.kept.setdefault(job.job, (job, time.monotonic()))
+            self._printer_state(result.status, getattr(self.hw.printer, "problem", ""))
             if not result.ok:
-                self._notify(f"!CETAK GAGAL {job.ticket}")
+                why = fault_text(result.status, getattr(self.hw.printer, "problem", "")) or "PRINTER"
+                self._notify(f"!CETAK GAGAL {job.ticket}: {why}")
+
+    # ------------------------------------------------------- printer watch
+
+    def _printer_loop(self) -> None:
+        while not self._stop.wait(PRINTER_POLL_S):
+            try:
+                self.check_printer()
+            except Exception:  # the watch must go on
+                log.exception("printer check failed")
+
+    def check_printer(self) -> PrinterStatus | None:
+        """Ask the printer its status now (a replugged port is reopened by this); show a fault;
+        when it can print again, ask the central to reprint what failed; void what waited too long."""
+        printer = self.hw.printer
+        if printer is None:
+            return None
+        try:
+            status = printer.status()
+            problem = getattr(printer, "problem", "")
+        except Exception as exc:  # a driver failure is a printer fault, not an agent crash
+            status, problem = PrinterStatus.ERROR, f"printer failure: {exc}"
+        self._printer_state(status, problem)
+        if status in PRINTABLE:
+            self._reprint_kept()
+        self._void_stale_kept()
+        return status
+
+    def _printer_state(self, status: PrinterStatus, problem: str) -> None:
+        fault = fault_text(status, problem)
+        with self._lock:
+            changed = (fault, status.value) != (self.printer_fault, self.printer_status)
+            self.printer_status, self.printer_problem, self.printer_fault = status.value, problem, fault
+        if changed:
+            if fault is None:
+                log.info("printer: %s", status.value)
+            else:
+                log.warning("printer: %s (%s): shown as %s; no ticket is issued here until it is fixed",
+                            status.value, problem, fault)
+            self.render()
+
+    def _reprint_kept(self) -> None:
+        if not self.link.connected.is_set():
+            return
+        with self._lock:  # asked once, whichever thread (printer watch, health) sees the recovery first
+            asked = set(self._reprints.values())
+            due = [(self.next_id(), job) for job, _ in self.kept.values() if job.job not in asked]
+            for cid, job in due:
+                self._reprints[cid] = job.job
+        for cid, job in due:
+            log.info("printer ready again: asking the central to reprint %s", job.ticket)
+            self.send(m.Reprint(id=cid, ticket=job.ticket), deadline_s=PRINT_ACK_DEADLINE_S)
+
+    def _void_stale_kept(self) -> None:
+        limit = self.config.printer.reprint_within_s if self.config.printer else 600.0
+        if not self.link.connected.is_set():
+            return  # kept until the central can be told
+        now = time.monotonic()
+        with self._lock:
+            asked = set(self._reprints.values())
+            stale = [job for job, failed in self.kept.values() if now - failed > limit and job.job not in asked]
+            for job in stale:
+                del self.kept[job.job]
+        for job in stale:
+            within = f"{limit / 60:.0f} menit" if limit >= 60 else f"{limit:.0f} detik"
+            reason = f"cetak gagal; printer tidak pulih dalam {within} ({self.printer_status})"
+            log.warning("ticket %s: its print failed %.0f s ago and the printer did not recover: voiding it",
+                        job.ticket, limit)
+            self.voided.append(job.ticket)
+            self.send(m.VoidTicket(id=self.next_id(), ticket=job.ticket, reason=reason[:200]),
+                      deadline_s=PRINT_ACK_DEADLINE_S)
 
     def print_job(self, job: m.PrintJob) -> PrintResult:
         from antre.hardware.escpos import PrinterStatus
@@ -451,12 +595,13 @@ class EdgeAgent:
 
     def health(self) -> m.Health:
         if self.hw.printer is not None:
-            try:
-                self.printer_status = self.hw.printer.status().value
-            except Exception as exc:
-                self._fault(f"printer: {exc}")
-                self.printer_status = "error"
+            self.check_printer()
         faults = list(self.hw.faults)
+        if self.printer_fault is not None:
+            faults.append(f"printer: {self.printer_fault} ({self.printer_problem or self.printer_status})")
+        if self.kept:
+            faults.append(f"printer: {len(self.kept)} ticket(s) not printed yet: "
+                          + " ".join(sorted(job.ticket for job, _ in list(self.kept.values()))))
         offset = self.link_clock.offset()
         if offset is not None and abs(offset) > CLOCK_FAULT_S:
             faults.append(f"clock: this device's clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'}"

@@ -28,7 +28,8 @@ Example::
     spi_device = 1            # CE1: the staff's MAX7219, if any, is on CE0
 
     [printer]
-    port = "/dev/serial0"
+    port = "/dev/serial/by-id/usb-..."   # or /dev/serial0 (the Pi's UART)
+    baudrate = 9600
     paper_mm = 58
 """
 
@@ -48,7 +49,8 @@ from antre.broker.wire.topics import ID_PATTERN
 
 Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
 Action = Literal[
-    "call_next", "recall", "no_show", "done", "pause_toggle", "take_ticket", "take_priority_ticket", "none"
+    "call_next", "recall", "no_show", "done", "pause_toggle", "take_ticket", "take_priority_ticket",
+    "reprint_last", "none"
 ]
 
 
@@ -119,9 +121,14 @@ class DisplaySection(_Strict, frozen=True, kw_only=True):
 
 
 class PrinterSection(_Strict, frozen=True, kw_only=True):
-    port: Annotated[str, Meta(min_length=1, max_length=200)]  # any pyserial URL
-    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 19200
+    #: any pyserial URL; for a USB printer prefer its stable /dev/serial/by-id/... name (reopened by
+    #: that name after it was unplugged and plugged back)
+    port: Annotated[str, Meta(min_length=1, max_length=200)]
+    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 19200  # many 58 mm printers ship at 9600
     paper_mm: Literal[58, 80] = 58
+    #: a ticket whose print failed is reprinted when the printer recovers within this long;
+    #: after that it is voided (nobody holds it), with the reason in the audit trail
+    reprint_within_s: Annotated[float, Meta(ge=1, le=7200)] = 600.0
     mock: bool = False  # deprecated, see DisplaySection.mock
 
 
@@ -199,8 +206,10 @@ def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
                               + ", ".join(PRIORITY_REASONS))
     if actions & {"take_ticket", "take_priority_ticket"} and cfg.tickets is None:
         raise EdgeConfigError(source, "tickets", "a take-ticket button needs [tickets] service = ...")
-    if cfg.device.role == "kiosk" and actions - {"take_ticket", "take_priority_ticket", "none"}:
-        raise EdgeConfigError(source, "button", "a kiosk can only take tickets")
+    if cfg.device.role == "kiosk" and actions - {"take_ticket", "take_priority_ticket", "reprint_last", "none"}:
+        raise EdgeConfigError(source, "button", "a kiosk can only take tickets (and reprint the last one)")
+    if "reprint_last" in actions and cfg.printer is None:
+        raise EdgeConfigError(source, "button", "a reprint_last button needs a [printer]")
     return cfg
 
 

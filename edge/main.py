@@ -88,7 +88,7 @@ def terminal_confirm(question: str, stream_in: TextIO | None = None, out: TextIO
 def provision(*, site: str, role: str, device: str, host: str, port: int, credentials: str, out: str,
               display: str, printer: str | None, paper_mm: int, buttons: list[str], service: str | None,
               mock: bool, timezone: str | None = None, name: str = "", public_display: str = "none",
-              modules: int = 4) -> Path:
+              modules: int = 4, baud: int = 19200) -> Path:
     """Write a device config from the site's credentials file, validating every value."""
     check_id(site, "site")
     check_id(device, role)
@@ -121,7 +121,7 @@ def provision(*, site: str, role: str, device: str, host: str, port: int, creden
                 lines.append("spi_device = 1  # CE1 (pin 26): the staff's MAX7219 is on CE0")
         lines.append("")
     if printer or (mock and role == "kiosk"):  # a laptop's test kiosk gets a (mock) printer for its tickets
-        lines += ["[printer]", f'port = "{printer or "mock"}"', f"paper_mm = {paper_mm}", ""]
+        lines += ["[printer]", f'port = "{printer or "mock"}"', f"baudrate = {baud}", f"paper_mm = {paper_mm}", ""]
     if service:
         lines += ["[tickets]", f'service = "{service}"', ""]
     text = "\n".join(lines)

@@ -360,10 +360,14 @@ def run(config: DeviceConfig, assembly: Any, out: TextIO, *, ask: Ask | None = N
             log.warning("printer status failed: %s", exc)
             value = "error"
         where = f"{p.port} at {p.baudrate} baud" if p is not None else ""
+        problem = getattr(printer, "problem", "")  # the driver's reason: no answer, or no port at all
         if value in ("ok", "paper_near_end"):
             report.ok("printer status", value + ("" if value == "ok" else f" ({_PRINTER_HINTS[value]})"))
         else:
-            report.fail("printer status", f"{value} ({where})", _PRINTER_HINTS.get(value, ""))
+            why = f": {problem}" if problem and problem != value else ""
+            hint = _PRINTER_HINTS["error" if problem.startswith("not connected") else value] \
+                if value in _PRINTER_HINTS else ""
+            report.fail("printer status", f"{value} ({where}{why})", hint)
         zone = d.timezone
         when = link.now()
         clock = "the central's clock" if when is not None else "this Pi's clock (the central did not answer)"

@@ -22,7 +22,7 @@ from antre.hardware.buttons import ButtonPad, ButtonSpec
 from antre.hardware.display import DisplayGroup, NumberDisplay, open_display
 from antre.hardware.gestures import GestureTiming
 from antre.hardware.mock_printer import MockPrinter
-from antre.hardware.printer import SerialPrinter
+from antre.hardware.printer import SerialPrinter, TicketPrinter
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,9 @@ def mock_from_env(environ: dict[str, str] | None = None) -> tuple[bool, bool]:
 
 
 def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool | None = None,
-             link_factory: LinkFactory | None = None) -> Assembly:
-    """The agent of ``config`` on real hardware, or on mocks when ``mock`` (default: ``ANTRE_MOCK``)."""
+             link_factory: LinkFactory | None = None, printer: TicketPrinter | None = None) -> Assembly:
+    """The agent of ``config`` on real hardware, or on mocks when ``mock`` (default: ``ANTRE_MOCK``);
+    ``printer``: this printer instead of the configured one (e.g. a real driver on a test pty)."""
     env_mock, env_emulator = mock_from_env()
     mock = env_mock if mock is None else mock
     emulator = env_emulator if emulator is None else emulator
@@ -87,14 +88,21 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
             displays.append(display)
     hw.display = displays[0] if len(displays) == 1 else DisplayGroup(displays) if displays else None
     mock_printer = None
-    if config.printer is not None:
+    if printer is not None:
+        hw.printer = printer
+    elif config.printer is not None:
         p = config.printer
         try:
             if mock:
                 mock_printer = MockPrinter()
+                assert mock_printer.path is not None
                 hw.printer = SerialPrinter(mock_printer.path, p.baudrate, p.paper_mm)
             else:
-                hw.printer = SerialPrinter(p.port, p.baudrate, p.paper_mm)
+                serial_printer = SerialPrinter(p.port, p.baudrate, p.paper_mm)
+                hw.printer = serial_printer
+                if not serial_printer.connected:  # not a fault for ever: opened when it appears
+                    log.error("printer %s unavailable: %s; it is opened as soon as it appears", p.port,
+                              serial_printer.problem)
         except Exception as exc:
             hw.faults.append(f"printer: {exc}")
             log.error("printer %s unavailable: %s", p.port, exc)
@@ -107,9 +115,11 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
 
             factory = MockFactory()
         g = config.gestures
-        timing = GestureTiming(g.debounce_ms / 1000, g.double_window_ms / 1000, g.hold_ms / 1000,
-                               double_enabled=any(b.double != "none" for b in config.button))
-        specs = [ButtonSpec(b.name, b.pin, b.pull_up) for b in config.button]
+        timing = GestureTiming(g.debounce_ms / 1000, g.double_window_ms / 1000, g.hold_ms / 1000)
+        # only a button with a double action waits for the double window; one without a hold
+        # action reports a press as soon as it is confirmed (hardware/gestures.py)
+        specs = [ButtonSpec(b.name, b.pin, b.pull_up, double=b.double != "none", hold=b.hold != "none")
+                 for b in config.button]
         buttons = ButtonPad(specs, agent.on_gesture, timing, pin_factory=factory)
         hw.faults.extend(buttons.faults)
     return Assembly(agent, buttons, factory, mock_printer)

@@ -3,8 +3,10 @@
 Each :class:`ButtonPad` button is a ``gpiozero.Button`` (on a Pi: the lgpio
 pin factory; in tests and on a laptop: gpiozero's ``MockFactory``) whose raw
 edges feed a :class:`~hardware.gestures.GestureDetector`.  A small timer
-thread waits on a condition until the next gesture deadline (a hold, the end
-of a double-press window) and then polls the detectors.
+thread waits on a condition until the next gesture deadline (the end of a
+debounce window, a hold, the end of a double-press window) and then polls the
+detectors with a fresh reading of each pin, so a change is accepted only when
+the pin still shows it, and an edge the callbacks missed is caught.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from antre.hardware.gestures import Gesture, GestureDetector, GestureTiming
@@ -21,6 +23,8 @@ from antre.hardware.gestures import Gesture, GestureDetector, GestureTiming
 log = logging.getLogger(__name__)
 
 GestureHandler = Callable[[str, Gesture], None]
+#: while a button is down the pins are read at least this often (seconds)
+REREAD_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class ButtonSpec:
     name: str
     pin: int
     pull_up: bool = True  # wired between the pin and ground
+    double: bool = True  # the button has a double-press action (a lone press waits for the window)
+    hold: bool = True  # the button has a hold action
 
 
 class ButtonPad:
@@ -45,10 +51,16 @@ class ButtonPad:
 
         self.on_gesture = on_gesture
         self.clock = clock
-        self.detectors = {spec.name: GestureDetector(timing) for spec in specs}
+        self.detectors = {
+            spec.name: GestureDetector(replace(timing, double_enabled=timing.double_enabled and spec.double,
+                                               hold_enabled=timing.hold_enabled and spec.hold))
+            for spec in specs
+        }
         self._cond = threading.Condition()
         self._stopped = threading.Event()
         self.buttons = []
+        self._by_name: dict[str, Any] = {}
+        self._emitting = 0  # gestures taken from the detectors and not yet handed to on_gesture
         self.faults: list[str] = []
         for spec in specs:
             try:
@@ -60,6 +72,7 @@ class ButtonPad:
             button.when_pressed = self._edge_handler(spec.name, True)
             button.when_released = self._edge_handler(spec.name, False)
             self.buttons.append(button)
+            self._by_name[spec.name] = button
         self._thread = threading.Thread(target=self._timer, name="buttons", daemon=True)
         self._thread.start()
 
@@ -71,16 +84,28 @@ class ButtonPad:
 
     def edge(self, name: str, pressed: bool) -> None:
         with self._cond:
-            gestures = self.detectors[name].edge(pressed, self.clock())
+            gestures = [(name, g) for g in self.detectors[name].edge(pressed, self.clock())]
+            self._emitting += len(gestures)
             self._cond.notify_all()
-        for gesture in gestures:
-            self._emit(name, gesture)
+        self._emit(gestures)
 
-    def _emit(self, name: str, gesture: Gesture) -> None:
-        try:
-            self.on_gesture(name, gesture)
-        except Exception:
-            log.exception("gesture handler failed for %s %s", name, gesture.value)
+    def _emit(self, gestures: list[tuple[str, Gesture]]) -> None:
+        for name, gesture in gestures:
+            try:
+                self.on_gesture(name, gesture)
+            except Exception:
+                log.exception("gesture handler failed for %s %s", name, gesture.value)
+            finally:
+                with self._cond:
+                    self._emitting -= 1
+                    self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every button is released and settled, nothing is pending (a double window,
+        a debounce window) and every gesture was handed over; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self._emitting == 0 and all(d.idle for d in self.detectors.values()), timeout)
 
     def _timer(self) -> None:
         while True:
@@ -89,13 +114,27 @@ class ButtonPad:
                     return
                 deadlines = [d for d in (det.next_deadline() for det in self.detectors.values()) if d is not None]
                 timeout = max(0.0, min(deadlines) - self.clock()) if deadlines else None
+                if any(not det.idle for det in self.detectors.values()):
+                    # a button is down (or settling): read the pins now and then, so a release edge
+                    # that was lost is seen even when no deadline is due
+                    timeout = min(timeout, REREAD_S) if timeout is not None else REREAD_S
                 self._cond.wait(timeout)
                 if self._stopped.is_set():
                     return
                 now = self.clock()
-                due = [(name, g) for name, det in self.detectors.items() for g in det.poll(now)]
-            for name, gesture in due:
-                self._emit(name, gesture)
+                due = [(name, g) for name, det in self.detectors.items() for g in det.poll(now, self._read(name))]
+                self._emitting += len(due)
+            self._emit(due)
+
+    def _read(self, name: str) -> bool | None:
+        """The pin's level now (pressed), or None when it cannot be read."""
+        button = self._by_name.get(name)
+        if button is None:
+            return None
+        try:
+            return bool(button.is_pressed)
+        except Exception:  # a pin closed under us: the edges alone decide
+            return None
 
     def close(self) -> None:
         with self._cond:

@@ -32,11 +32,16 @@ def size(width: int, height: int) -> bytes:
     return GS + b"!" + bytes([((width - 1) << 4) | (height - 1)])
 
 
-def text(line: str) -> bytes:
-    """A line of text, reduced to printable ASCII (the printer's code page is unknown)."""
+def printable(line: str) -> str:
+    """``line`` as the printer will print it: printable ASCII only (the printer's code page is
+    unknown; accents are dropped, "é" prints as "e")."""
     plain = unicodedata.normalize("NFKD", line).encode("ascii", "ignore")
-    plain = bytes(b for b in plain if 32 <= b < 127)
-    return plain + LF
+    return bytes(b for b in plain if 32 <= b < 127).decode("ascii")
+
+
+def text(line: str) -> bytes:
+    """A line of text, reduced to printable ASCII (:func:`printable`)."""
+    return printable(line).encode("ascii") + LF
 
 
 def feed(lines: int) -> bytes:

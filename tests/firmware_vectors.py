@@ -42,13 +42,48 @@ out["pong"] = protocol.parse_reply(pong)
 out["ms"] = [protocol.number_ms(b'{"ts": 1.7001981001235e9}', b'"ts"'), protocol.number_ms(b'{"ts":null}', b'"ts"'),
              protocol.ms_text(1700198100123), protocol.ms_text(7)]
 
-d = gestures.Detector()
-seq = []
-for t, p in ((0, True), (5, False), (10, True), (200, False), (300, None), (560, None),
-             (1000, True), (1100, False), (1200, True), (1300, False), (3000, True), (4300, None), (5000, False)):
-    seq.append(d.poll(t) if p is None else d.edge(p, t))
-out["gestures"] = seq
-out["bounces"] = d.bounces
+
+
+def run_gesture_case(case, timing):
+    """One case of tests/vectors/gestures.json: [[t, gesture], ...] and the bounce count.
+    Between steps the detector is polled at every deadline it announces (see the file's "about")."""
+    d = gestures.Detector(timing["debounce_ms"], timing["double_ms"], timing["hold_ms"],
+                          case.get("double", True), case.get("hold", True))
+    got = []
+    now = None
+    for t, kind, level in case["steps"]:
+        if case.get("deadlines", True) and now is not None:
+            for _ in range(100):
+                due = d.next_due(now)
+                if due is None or now + max(due, 0) > t:
+                    break
+                now = now + max(due, 0)
+                for g in d.poll(now):
+                    got.append([now, g])
+        if kind == "edge":
+            found = d.edge(level == 1, t)
+        else:
+            found = d.poll(t, None if level is None else level == 1)
+        for g in found:
+            got.append([t, g])
+        now = t
+    return got, d.bounces
+
+
+def load_gesture_vectors():
+    try:
+        f = open("/fw/gestures.json")  # MicroPython: tests/vectors copied into its file system
+    except OSError:
+        import os.path
+        f = open(os.path.join(os.path.dirname(__file__), "vectors", "gestures.json"))
+    try:
+        return json.loads(f.read())
+    finally:
+        f.close()
+
+
+_vectors = load_gesture_vectors()
+out["gesture_vectors"] = [run_gesture_case(c, _vectors["timing"]) for c in _vectors["cases"]]
 
 out["segments"] = {k: segments.SEGMENTS[k] for k in sorted(segments.SEGMENTS)}
 out["encoded"] = [segments.encode("A012", 4), segments.encode(segments.display_text("A012", 7, "serving", 8, True), 8),

@@ -1,6 +1,6 @@
 // Run a Python script on real MicroPython (WebAssembly port) under Node.js.
 // usage: node tests/mpy_run.mjs NODE_MODULES_DIR PACKAGE_DIR SCRIPT [DIR...]
-// PACKAGE_DIR's .py files become /fw/antre_fw; every .py file under each DIR (fakes of machine,
+// PACKAGE_DIR's .py files become /fw/antre_fw; every .py and .json file under each DIR (fakes of machine,
 // network and socket; the vendored umqtt package) is copied into /fw with its relative path.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ function copyTree(src, dst) {
       if (name === "__pycache__") continue;
       try { mp.FS.mkdir(`${dst}/${name}`); } catch (e) { /* exists */ }
       copyTree(path, `${dst}/${name}`);
-    } else if (name.endsWith(".py")) {
+    } else if (name.endsWith(".py") || name.endsWith(".json")) {
       mp.FS.writeFile(`${dst}/${name}`, readFileSync(path, "utf8"));
     }
   }

@@ -28,6 +28,9 @@ SAMPLES: list[tuple[str, m.Message]] = [
     ("cmd", m.Pause(id="g1-00000007")),
     ("cmd", m.Resume(id="g1-00000008")),
     ("cmd", m.PrintAck(id="k1-00000003", job="p-20231117-A012", ok=True)),
+    ("cmd", m.VoidTicket(id="k1-00000004", ticket="A012", reason="cetak gagal, warga pulang")),
+    ("cmd", m.Reprint(id="k1-00000005")),
+    ("cmd", m.Reprint(id="k1-00000006", ticket="AB012")),
     ("cmd", m.Ping(id="g1-00000009", ts=T)),
     # the operations console's (issue 15)
     ("cmd", m.StopIssuing(id="c-00000001", service="ktp", reason="kapasitas habis")),

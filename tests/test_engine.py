@@ -58,7 +58,8 @@ def test_day_boundary_is_local_midnight_in_makassar(engine: Engine) -> None:
     called(engine, "g1", before)
     assert issue(engine, "ktp", after) == "A001"  # the sequence restarts
     assert engine.day == DAY + dt.timedelta(days=1)
-    assert engine.yesterday == {"waiting": 0, "called": 0, "served": 0, "no_show": 0, "expired": 2}
+    assert engine.yesterday == {"waiting": 0, "called": 0, "served": 0, "no_show": 0, "expired": 2, "unprinted": 0,
+                                "voided": 0}
     assert engine.current_of("g1") is None  # yesterday's held ticket does not follow the gerai
     assert engine.find("A001") is not None and engine.find("A001").id == "20231117-A001"  # type: ignore[union-attr]
 
@@ -262,16 +263,79 @@ def test_estimated_wait_uses_recent_service_times_and_open_gerai(engine: Engine)
     assert engine.estimate_wait_minutes("ktp", 4) is None
 
 
-def test_print_result_never_loses_the_ticket(engine: Engine) -> None:
+def test_a_failed_print_is_not_a_waiting_ticket_until_reprinted(engine: Engine) -> None:
+    """The field failure: a kiosk out of paper issued numbers nobody held; they were called, and
+    later tickets counted them in "ahead of you".  Now the ticket stops waiting (kept, not lost)
+    and takes its place again once a reprint of it is printed."""
+    t = at(DAY, 9)
+    issue(engine, "ktp", t)
+    issue(engine, "ktp", t + 1)
+    first = engine.find("A001")
+    assert first is not None and first.print_status == "pending"
+    out = engine.print_ack("k1", first.id, False, "paper_out", t + 2)
+    assert out.result.ok and isinstance(out.events[-1], ev.PrintAcked)
+    assert first.print_status == "failed" and first.status is Status.UNPRINTED
+    assert engine.waiting_in("ktp") == 1
+    assert engine.ahead_of(engine.find("A002")) == 0  # type: ignore[arg-type]
+    assert issue(engine, "ktp", t + 3) == "A003"  # (its number is never issued again)
+    assert engine.ahead_of(engine.find("A003")) == 1  # type: ignore[arg-type]
+    # the printer recovered: the kiosk asks for a reprint (no number: its last failed one is named)
+    reprint = engine.reprint("k1", "A001", t + 4)
+    assert reprint.result.code == "reprinted" and isinstance(reprint.events[-1], ev.TicketReprinted)
+    assert first.status is Status.UNPRINTED  # not before it is printed
+    engine.print_ack("k1", first.id, True, "ok", t + 5)
+    assert first.status is Status.WAITING and first.print_status == "printed"
+    assert engine.ahead_of(engine.find("A003")) == 2  # type: ignore[arg-type]  # in its own place again
+    assert called(engine, "g1", t + 6) == "A001"
+    assert engine.print_ack("k1", "20231116-A999", True, "ok", t + 7).result.code == "unknown_job"
+
+
+def test_a_failed_reprint_of_a_printed_ticket_keeps_it_waiting(engine: Engine) -> None:
     t = at(DAY, 9)
     issue(engine, "ktp", t)
     ticket = engine.find("A001")
-    assert ticket is not None and ticket.print_status == "pending"
-    out = engine.print_ack("k1", ticket.id, False, "paper_out", t + 1)
-    assert out.result.ok
-    assert ticket.print_status == "failed" and ticket.status is Status.WAITING
-    assert called(engine, "g1", t + 2) == "A001"
-    assert engine.print_ack("k1", "20231116-A999", True, "ok", t + 3).result.code == "unknown_job"
+    assert ticket is not None
+    engine.print_ack("k1", ticket.id, True, "ok", t + 1)
+    engine.reprint("k1", None, t + 2)  # staff's reprint button: the last ticket k1 issued
+    engine.print_ack("k1", ticket.id, False, "paper_out", t + 3)
+    assert ticket.status is Status.WAITING and ticket.print_status == "printed"  # the citizen holds one
+
+
+def test_void_a_ticket_nobody_holds(engine: Engine) -> None:
+    t = at(DAY, 9)
+    for _ in range(60):
+        issue(engine, "ktp", t)  # the whole quota
+    a1 = engine.find("A001")
+    assert a1 is not None and engine.remaining_quota("ktp") == 0
+    engine.print_ack("k1", a1.id, False, "cover_open", t + 1)
+    assert engine.void_ticket("k1", "A001", "no", t + 2).result.code == "reason_required"
+    out = engine.void_ticket("k1", "A001", "cetak gagal, warga pulang", t + 3)
+    assert (out.result.ok, out.result.code) == (True, "voided")
+    assert isinstance(out.events[-1], ev.TicketVoided) and out.events[-1].reason == "cetak gagal, warga pulang"
+    assert a1.status is Status.VOIDED and engine.remaining_quota("ktp") == 1  # its place given back
+    assert issue(engine, "ktp", t + 4) == "A061"  # and its number never issued again
+    # a printed ticket is held by a citizen, a called one was seen: neither can be voided
+    a2 = engine.find("A002")
+    assert a2 is not None
+    engine.print_ack("k1", a2.id, True, "ok", t + 5)
+    assert engine.void_ticket("k1", "A002", "salah tekan", t + 6).result.code == "not_voidable"
+    assert called(engine, "g1", t + 7) == "A002"
+    assert engine.void_ticket("g1", "A003", "salah tekan", t + 8).result.code == "voided"  # pending, its gerai
+    assert engine.void_ticket("g4", "A004", "salah tekan", t + 9).result.code == "not_served_here"
+    assert engine.void_ticket("k2", "A004", "salah tekan", t + 9).result.code == "not_allowed"
+    assert engine.void_ticket("k1", "A001", "lagi", t + 10).result.code == "not_voidable"  # already voided
+    assert engine.reprint("k1", "A001", t + 11).result.code == "ticket_not_waiting"
+    assert engine.void_ticket("k1", "Z999", "tidak ada", t + 12).result.code == "unknown_ticket"
+
+
+def test_reprint_the_last_ticket(engine: Engine) -> None:
+    t = at(DAY, 9)
+    assert engine.reprint("k1", None, t).result.code == "unknown_ticket"  # nothing issued yet today
+    issue(engine, "ktp", t)
+    issue(engine, "kk", t + 1)
+    out = engine.reprint("k1", None, t + 2)
+    assert (out.result.code, out.result.ticket.number if out.result.ticket else None) == ("reprinted", "B001")
+    assert engine.waiting_in("kk") == 1 and engine.waiting_in("ktp") == 1  # nobody moved
 
 
 def test_manual_number_without_printing(engine: Engine) -> None:
@@ -299,6 +363,13 @@ def test_replay_rebuilds_identical_state(engine: Engine, small_site: SiteConfig)
     log += engine.call_next("g4", t + 4).events
     log += engine.no_show("g4", t + 5).events
     log += engine.pause("g2", "rapat", t + 6).events
+    log += engine.take_ticket("k1", "ktp", t + 7).events
+    log += engine.take_ticket("k1", "ktp", t + 7).events
+    log += engine.print_ack("k1", "20231116-A002", False, "paper_out", t + 8).events
+    log += engine.print_ack("k1", "20231116-A003", False, "paper_out", t + 8).events
+    log += engine.void_ticket("k1", "A002", "warga pulang", t + 9).events
+    log += engine.reprint("k1", "A003", t + 9).events
+    log += engine.print_ack("k1", "20231116-A003", True, "ok", t + 10).events
     log += engine.take_ticket("k1", "ktp", at(DAY + dt.timedelta(days=1), 9)).events
     replayed = Engine(small_site)
     for event in log:

@@ -27,6 +27,7 @@ FW = ROOT / "firmware" / "antre_fw"
 VECTORS = ROOT / "tests" / "firmware_vectors.py"
 FAKES = ROOT / "tests" / "mpy_fakes"
 UMQTT = ROOT / "tests" / "vendor" / "umqtt_simple"  # the real umqtt.simple, unmodified
+SHARED = ROOT / "tests" / "vectors"  # data both the Pi's and the firmware's code are checked against
 
 
 def _need(tool: str) -> str:
@@ -47,7 +48,7 @@ def micropython(request: pytest.FixtureRequest) -> dict[str, Any]:
         subprocess.run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--silent",
                         MPY_PACKAGE], check=True, timeout=300)
     result = subprocess.run([node, str(ROOT / "tests" / "mpy_run.mjs"), str(NODE_DIR / "node_modules"), str(FW),
-                             str(VECTORS), str(FAKES), str(UMQTT)], capture_output=True, text=True, timeout=120)
+                             str(VECTORS), str(FAKES), str(UMQTT), str(SHARED)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     notes = getattr(request.config, "antre_notes", [])
@@ -114,17 +115,13 @@ def test_state_and_reply_parsing(micropython: dict[str, Any]) -> None:
     assert micropython["ms"] == [1700198100124, None, "1700198100.123", "0.007"]
 
 
-def test_gestures_match_the_pi_agent(micropython: dict[str, Any]) -> None:
-    from antre.hardware.gestures import GestureDetector, GestureTiming
-
-    d = GestureDetector(GestureTiming(0.03, 0.35, 1.2))
-    expected = []
-    for t, p in ((0, True), (5, False), (10, True), (200, False), (300, None), (560, None),
-                 (1000, True), (1100, False), (1200, True), (1300, False), (3000, True), (4300, None), (5000, False)):
-        got = d.poll(t / 1000) if p is None else d.edge(bool(p), t / 1000)
-        expected.append([g.value for g in got])
-    assert micropython["gestures"] == expected
-    assert micropython["bounces"] == d.bounces
+def test_gestures_follow_the_shared_vectors_on_micropython(micropython: dict[str, Any]) -> None:
+    """tests/vectors/gestures.json on real MicroPython: glitch, tap, chatter, slow double, hold,
+    hold released early, lost edges (the Pi's detector runs the same file in test_gestures.py)."""
+    vectors = json.loads((SHARED / "gestures.json").read_text())
+    assert len(micropython["gesture_vectors"]) == len(vectors["cases"])
+    for case, (got, bounces) in zip(vectors["cases"], micropython["gesture_vectors"]):
+        assert (got, bounces) == (case["expect"], case["bounces"]), case["name"]
 
 
 def test_segments_match_the_pi_agent(micropython: dict[str, Any]) -> None:

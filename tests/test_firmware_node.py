@@ -78,9 +78,11 @@ class Rig:
             self.clock.advance(ms)
 
     def press(self) -> None:
+        """An 80 ms press; the loop then runs past the debounce window that confirms its release."""
         self.pin.drive(0)
         self.clock.advance(80)
         self.pin.drive(1)
+        self.step(10, 3)
 
     def commands(self) -> list[dict[str, Any]]:
         return [json.loads(p) for t, p, q, r in self.broker.published if t.endswith("/cmd")
@@ -228,6 +230,38 @@ def test_refusals_show_codes_and_older_epochs_are_ignored() -> None:
     r.node._message(r.node.t_state, state("A007", 1, 500, EPOCH))
     r.step()
     assert r.display.last == "B001   9" and r.node.old_epoch == 2
+
+
+def test_a_second_call_refused_by_the_call_guard_shows_r7() -> None:
+    r = online(rig(lambda cmd: [("reply", reply(cmd["id"], False, "double_press"))]))
+    r.press()
+    r.step(n=3)
+    assert r.display.last == "r7" and node.REFUSALS["double_press"] == "r7"
+
+
+def test_a_glitch_or_a_tap_on_the_line_is_no_press_and_no_hold() -> None:
+    """The field failure: a 1 ms glitch (or a 20 ms tap) fired the hold action 1.2 s later (here
+    pause_toggle; in the field no_show on the citizen being served)."""
+    r = online(rig(lambda cmd: [("reply", reply(cmd["id"], True, "paused"))]))
+    for pulse_ms in (1, 20):
+        r.pin.drive(0)
+        r.clock.advance(pulse_ms)
+        r.pin.drive(1)
+        r.step(100, 30)  # 3 s
+    assert r.commands() == []
+    assert r.node.buttons[0][2].bounces == 2
+    r.press()  # and the next real press is not swallowed
+    r.step(n=3)
+    assert [c["kind"] for c in r.commands()] == ["call_next"]
+
+
+def test_a_lost_release_interrupt_is_caught_by_reading_the_pin() -> None:
+    r = online(rig(lambda cmd: [("reply", reply(cmd["id"], True, "called"))]))
+    r.pin.drive(0)
+    r.clock.advance(80)
+    r.pin.level = 1  # released, but its interrupt never came (ring full, noise)
+    r.step(100, 30)
+    assert [c["kind"] for c in r.commands()] == ["call_next"]  # a press, not a hold (pause)
 
 
 def test_pause_toggle_follows_the_state() -> None:

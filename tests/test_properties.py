@@ -6,8 +6,9 @@ their recalls, print results, redelivered commands, midnight, crashes before
 and after commits) through the durable queue service, and checks after every
 step that:
 
-* no ticket is ever lost: each is waiting, called, served, no-show or (after
-  midnight) expired, and the closed day's counts add up to what was issued;
+* no ticket is ever lost: each is waiting, called, served, no-show, unprinted
+  (its print failed: kept, not waiting), voided or (after midnight) expired,
+  and the closed day's counts add up to what was issued;
 * no ticket is held by two gerai, and every called ticket is held by its gerai;
 * within a priority class and service, ``call_next`` takes tickets in issue order;
 * the priority ratio holds: while both classes wait, no more than ``priority``
@@ -222,11 +223,47 @@ class QueueMachine(RuleBasedStateMachine):
         if not tickets:
             return
         tid = tickets[pick % len(tickets)]
-        status_before = self.service.engine.tickets[tid].status
+        t = self.service.engine.tickets[tid]
+        status_before, printed_before = t.status, t.print_status
         self.send("kiosk", "k1", lambda cid: m.PrintAck(id=cid, job=f"p-{tid}", ok=ok,
                                                          status="ok" if ok else "paper_out"))
-        if tid in self.service.engine.tickets:
-            assert self.service.engine.tickets[tid].status is status_before  # printing never moves a ticket
+        if tid not in self.service.engine.tickets:
+            return
+        t = self.service.engine.tickets[tid]
+        if ok and status_before is Status.UNPRINTED:
+            assert t.status is Status.WAITING  # printed at last: it waits in its own place
+        elif (not ok and status_before is Status.WAITING and printed_before != "printed"
+              and not t.announced):
+            assert t.status is Status.UNPRINTED  # nobody holds it: it does not wait
+        else:
+            assert t.status is status_before  # otherwise printing never moves a ticket
+
+    @rule(pick=st.integers(0, 50), device=st.sampled_from(["k1", "g1", "g4"]))
+    def void(self, pick: int, device: str) -> None:
+        tickets = sorted(self.service.engine.tickets)
+        if not tickets:
+            return
+        t = self.service.engine.tickets[tickets[pick % len(tickets)]]
+        voidable = (t.status in (Status.WAITING, Status.UNPRINTED) and t.print_status != "printed"
+                    and not t.announced)
+        used = self.service.engine.quota_used(t.origin_service)
+        role = "kiosk" if device == "k1" else "gerai"
+        h = self.send(role, device, lambda cid: m.VoidTicket(id=cid, ticket=t.number, reason="warga pulang"))
+        if h.reply.code == "voided":
+            assert voidable and t.status is Status.VOIDED
+            assert self.service.engine.quota_used(t.origin_service) == used - 1
+        elif device == "k1":  # k1 issued every ticket
+            assert not voidable and h.reply.code == "not_voidable", h.reply
+
+    @rule(pick=st.integers(0, 50))
+    def reprint(self, pick: int) -> None:
+        tickets = sorted(self.service.engine.tickets)
+        number = self.service.engine.tickets[tickets[pick % len(tickets)]].number if tickets else None
+        queues = self.service.engine.snapshot()["queues"]
+        h = self.send("kiosk", "k1", lambda cid: m.Reprint(id=cid, ticket=number))
+        assert len(h.print_jobs) == (1 if h.reply.code == "reprinted" else 0)
+        if h.reply.code == "reprinted":
+            assert self.service.engine.snapshot()["queues"] == queues  # nobody moves
 
     @precondition(lambda self: any(sent[4] >= self.now - REPLY_RETENTION_S for sent in self.sent))
     @rule(pick=st.integers(0, 10_000))
@@ -282,7 +319,8 @@ class QueueMachine(RuleBasedStateMachine):
         for tid, number in self.issued_today.items():
             ticket = engine.tickets.get(tid)
             assert ticket is not None, f"{number} vanished"
-            assert ticket.status in (Status.WAITING, Status.CALLED, Status.SERVED, Status.NO_SHOW)
+            assert ticket.status in (Status.WAITING, Status.CALLED, Status.SERVED, Status.NO_SHOW,
+                                     Status.UNPRINTED, Status.VOIDED)
         assert set(engine.tickets) == set(self.issued_today)
         counts = Counter(t.status for t in engine.tickets.values())
         queued = sum(len(p) + len(r) for p, r in engine.queues.values())

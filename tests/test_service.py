@@ -124,15 +124,33 @@ def test_calls_produce_announcements_with_unique_ids(service: QueueService) -> N
     assert [(c.ticket, c.gerai, c.recall) for c in calls.calls] == [("NP01", "g4", False), ("NP01", "g4", True)]
 
 
-def test_print_failure_is_recorded_and_the_ticket_stays(service: QueueService) -> None:
+def test_print_failure_is_kept_not_waiting_then_reprinted_or_voided(service: QueueService) -> None:
     t = at(DAY, 9)
     h = service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="ktp"), t)
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000003", service="ktp"), t)
     ack = m.PrintAck(id="k1-00000002", job=h.print_jobs[0].job, ok=False, status="paper_out")
     r = service.handle("kiosk", "k1", ack, t + 1)
-    assert r.reply.ok
+    assert r.reply.ok and r.touched_services == {"ktp"}  # its waiting count changed (contract 2)
     ticket = service.engine.find("A001")
     assert ticket is not None and ticket.print_status == "failed"
-    assert service.engine.waiting_in("ktp") == 1
+    assert service.engine.waiting_in("ktp") == 1  # kept, but nobody holds it: not waiting
+    assert service.gerai_state("g1", t + 1, rev=1).waiting == 1
+    again = service.handle("kiosk", "k1", m.Reprint(id="k1-00000004", ticket="A001"), t + 2)
+    assert (again.reply.code, [j.ticket for j in again.print_jobs]) == ("reprinted", ["A001"])
+    assert again.print_jobs[0].ahead == 0  # its own place
+    service.handle("kiosk", "k1", m.PrintAck(id="k1-00000005", job=again.print_jobs[0].job, ok=True), t + 3)
+    assert service.engine.waiting_in("ktp") == 2
+    # a second one fails, and the citizen went home: voided, in the audit trail
+    h2 = service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000006", service="ktp"), t + 4)
+    service.handle("kiosk", "k1", m.PrintAck(id="k1-00000007", job=h2.print_jobs[0].job, ok=False,
+                                             status="unknown"), t + 5)
+    void = service.handle("kiosk", "k1", m.VoidTicket(id="k1-00000008", ticket="A003", reason="warga pulang"), t + 6)
+    assert (void.reply.ok, void.reply.code, void.reply.text_id) == (True, "voided", "Nomor A003 dibatalkan: warga pulang")
+    refused = service.handle("kiosk", "k1", m.VoidTicket(id="k1-00000009", ticket="A001", reason="salah"), t + 7)
+    assert (refused.reply.ok, refused.reply.code) == (False, "not_voidable")
+    kinds = [type(e).__name__ for _, e in service.store.events()]
+    assert kinds.count("TicketVoided") == 1 and kinds.count("TicketReprinted") == 1
+    assert service.engine.remaining_quota("ktp") == 58  # 3 issued, 1 voided
 
 
 def test_board_is_a_valid_wire_message(service: QueueService) -> None:

@@ -31,8 +31,11 @@ def _device_options(p: Parser) -> None:
     p.add_argument("--modules", type=int, choices=[4, 8], default=4,
                    help="8x8 modules in the dot-matrix chain (32 mm each)")
     p.add_renamed("--serial-port", "--printer", metavar="TTY",
-                  help="the serial port of the ticket printer, e.g. /dev/serial0 (default: no printer)")
+                  help="the serial port of the ticket printer: for USB its stable /dev/serial/by-id/... name, "
+                  "or /dev/serial0 for the Pi's UART (default: no printer)")
     p.add_argument("--paper-mm", type=int, choices=[58, 80], default=58, help="the printer's paper width")
+    p.add_argument("--baud", type=int, choices=[9600, 19200, 38400, 57600, 115200], default=19200,
+                   help="the printer's serial speed (many 58 mm printers ship at 9600; its self-test page says)")
     p.add_argument("--button", action="append", default=[], metavar="NAME:PIN:PRESS[:DOUBLE[:HOLD]]",
                    help="a button and the actions of its gestures, e.g. panggil:17:call_next:recall:no_show "
                    "(repeat for a keypad)")
@@ -172,7 +175,7 @@ def _provision(args: argparse.Namespace) -> int:
         site=args.site, role=args.role, device=args.id, host=args.broker_host, port=args.broker_port,
         credentials=args.credentials, out=args.out, display=args.display, printer=args.serial_port,
         paper_mm=args.paper_mm, buttons=args.button, service=args.service, mock=args.mock,
-        timezone=args.timezone, public_display=args.public_display, modules=args.modules,
+        timezone=args.timezone, public_display=args.public_display, modules=args.modules, baud=args.baud,
     )
     hint = f"antre edge selftest --config {shlex.quote(str(path))}" + (" --mock" if args.mock else "")
     print(f"wrote {path} (mode 0600); test it at the gerai with: {hint}")
@@ -186,7 +189,7 @@ def _bundle(args: argparse.Namespace) -> int:
         args.config, args.id, role=args.role, broker_host=args.broker_host, broker_port=args.broker_port,
         credentials=args.credentials, out=args.out, display=args.display, public_display=args.public_display,
         modules=args.modules, printer=args.serial_port, paper_mm=args.paper_mm, buttons=args.button,
-        service=args.service, qr_png=args.qr, terminal=sys.stdout if args.qr_terminal else None,
+        service=args.service, qr_png=args.qr, terminal=sys.stdout if args.qr_terminal else None, baud=args.baud,
     )
     qr = f" and {bundle.qr_png}" if bundle.qr_png else ""
     print(f"wrote {bundle.path}{qr} (mode 0600: this device's secret; delete them once the Pi is set up)")

@@ -92,6 +92,8 @@ class ResultCode(enum.StrEnum):
     PAUSED = "paused"
     RESUMED = "resumed"
     PRINT_RECORDED = "print_recorded"
+    VOIDED = "voided"
+    REPRINTED = "reprinted"
     QUEUE_EMPTY = "queue_empty"
     PONG = "pong"
     # refusals of the queue rules
@@ -118,6 +120,7 @@ class ResultCode(enum.StrEnum):
     REASON_REQUIRED = "reason_required"
     NOT_ALLOWED = "not_allowed"
     UNKNOWN_JOB = "unknown_job"
+    NOT_VOIDABLE = "not_voidable"
     # refusals of delivery
     STALE = "stale"
     CLOCK_SKEW = "clock_skew"
@@ -255,6 +258,25 @@ class PrintAck(Command, tag="print_ack", frozen=True, kw_only=True):
     detail: ShortText = ""
 
 
+class VoidTicket(Command, tag="void_ticket", frozen=True, kw_only=True):
+    """Void a ticket nobody holds: its print failed and it will not be printed (the citizen left,
+    the printer stays broken).  Only a ticket not known to be printed and not yet called can be
+    voided (else ``not_voidable``); it leaves the queue, gives its quota place back, keeps its
+    number (never issued again) and the reason goes into the audit trail."""
+
+    ticket: TicketNumber
+    reason: Reason
+
+
+class Reprint(Command, tag="reprint", frozen=True, kw_only=True):
+    """Print a ticket again (staff's reprint button, or a device whose printer recovered): the
+    central answers ``reprinted`` with a new print job to the asking device, for ``ticket`` or,
+    without it, the last ticket that device issued today.  Logged; nobody moves in the queue.
+    A ticket whose print had failed waits again once this print is acknowledged."""
+
+    ticket: TicketNumber | None = None
+
+
 class Ping(Command, tag="ping", frozen=True, kw_only=True):
     """Clock sync and end-to-end liveness: the central answers at once with a ``pong`` reply
     whose ``ts`` is its clock.  From the round trip a device keeps an estimate of the
@@ -321,12 +343,12 @@ class ConsoleCommand(Command, tag="console_cmd", frozen=True, kw_only=True):
 
 
 COMMAND_TYPES: tuple[type[Command], ...] = (
-    TakeTicket, CallNext, Recall, NoShow, Done, Transfer, CallTicket, Pause, Resume, PrintAck, Ping,
-    StopIssuing, ResumeIssuing, SetQuota, LobbyMessage, ConsoleCommand,
+    TakeTicket, CallNext, Recall, NoShow, Done, Transfer, CallTicket, Pause, Resume, PrintAck, VoidTicket,
+    Reprint, Ping, StopIssuing, ResumeIssuing, SetQuota, LobbyMessage, ConsoleCommand,
 )
 AnyCommand: TypeAlias = (
-    TakeTicket | CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume | PrintAck | Ping
-    | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage | ConsoleCommand
+    TakeTicket | CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume | PrintAck
+    | VoidTicket | Reprint | Ping | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage | ConsoleCommand
 )
 
 # ---------------------------------------------------------------------------

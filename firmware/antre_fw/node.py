@@ -67,6 +67,7 @@ REFUSALS = {
     "after_cutoff": "r4", "holiday": "r4", "closed_today": "r4", "quota_exhausted": "r4",
     "gerai_busy": "r5", "no_current": "r5",
     "not_allowed": "r6", "unknown_device": "r6", "unknown_service": "r6", "service_not_offered": "r6",
+    "double_press": "r7",  # a second call_next within the central's call guard: nobody else was called
 }
 REFUSED_OTHER = "r9"
 
@@ -234,7 +235,8 @@ class Node:
         self.ev_lost = 0
         self.buttons = []
         for i, (pin, spec) in enumerate(buttons):
-            det = gestures.Detector(double_enabled=spec.get("double", "none") != "none")
+            det = gestures.Detector(double_enabled=spec.get("double", "none") != "none",
+                                    hold_enabled=spec.get("hold", "none") != "none", diff=self.ticks_diff)
             self.buttons.append((pin, spec, det))
             pin.irq(handler=self._irq(i, pin), trigger=pin.IRQ_FALLING | pin.IRQ_RISING, hard=True)
         self.digits = getattr(display, "digits", cfg.get("digits", 4))
@@ -270,7 +272,10 @@ class Node:
             for gesture in self.buttons[index][2].edge(bool(b & 0x80), t):
                 self._act(index, gesture, now)
         for index in range(len(self.buttons)):
-            for gesture in self.buttons[index][2].poll(now):
+            pin, _, det = self.buttons[index]
+            # the pin read now: a change is accepted only when the pin still shows it, and a lost
+            # edge (an interrupt missed, a full ring) never leaves a phantom press or hold
+            for gesture in det.poll(now, pin.value() == 0):
                 self._act(index, gesture, now)
 
     def _act(self, index, gesture, now):
