@@ -132,7 +132,7 @@ class AnnouncementQueue:
     def counts(self) -> dict[str, int]:
         """Calls per outcome, and those still waiting."""
         c = collections.Counter(self.outcome.values())
-        result = {k: c.get(k, 0) for k in OUTCOMES}
+        result: dict[str, int] = {k: c.get(k, 0) for k in OUTCOMES}
         result["queued"] = sum(len(p.calls) for p in self._queue)
         return result
 

@@ -77,7 +77,7 @@ class LobbyApp:
         self.gerai_online: dict[str, bool] = {}
         #: every call seen (announce messages and the retained recent calls), oldest first
         self.history: list[CallItem] = []
-        self._history_keys: set[tuple[str, str, float]] = set()
+        self._history_keys: set[tuple[str, str, float, bool]] = set()
         self.calls: list[m.Announce] = []
         #: the announcement the voice started last (the main panel shows it)
         self.current: Started | None = None
@@ -192,7 +192,7 @@ class LobbyApp:
             self.announcer.offer(a, received, self.central_clock.age(a.called_at, received))
 
     def _remember(self, item: CallItem) -> None:
-        key = (item.ticket, item.gerai, round(item.ts, 3))
+        key = (item.ticket, item.gerai, round(item.ts, 3), item.recall)
         if key in self._history_keys:
             return
         self._history_keys.add(key)
@@ -200,7 +200,7 @@ class LobbyApp:
         self.history.sort(key=lambda c: c.ts)
         if len(self.history) > HISTORY_KEEP:
             for old in self.history[:-HISTORY_KEEP]:
-                self._history_keys.discard((old.ticket, old.gerai, round(old.ts, 3)))
+                self._history_keys.discard((old.ticket, old.gerai, round(old.ts, 3), old.recall))
             del self.history[:-HISTORY_KEEP]
 
     def _on_start(self, started: Started) -> None:
@@ -239,8 +239,8 @@ class LobbyApp:
             main = history[-1]
             started_ago = 0.0
         if main is not None:
-            history = [c for c in history if (c.ticket, c.gerai, round(c.ts, 3)) != (main.ticket, main.gerai,
-                                                                                   round(main.ts, 3))]
+            shown = (main.ticket, main.gerai, round(main.ts, 3), main.recall)
+            history = [c for c in history if (c.ticket, c.gerai, round(c.ts, 3), c.recall) != shown]
         tiles = []
         for gid, conf in sorted(self.site.gerai.items(), key=lambda item: (item[1].number, item[0])):
             if not room.shows_gerai(gid):

@@ -68,13 +68,13 @@ def sample_messages(site: SiteConfig, now: float, seed: int = 2026) -> tuple[lis
         quota = None
         if svc.daily_quota is not None:
             quota = 0 if sid in closed_services else max(0, svc.daily_quota - counters.get(sid, 20) - waiting)
-        state = m.ServiceState(
+        service_state = m.ServiceState(
             epoch=EPOCH, service=sid, name=svc.name, agency=site.agencies[svc.agency].short, prefix=svc.prefix,
             open=sid not in closed_services, waiting=0 if sid in closed_services else waiting,
             remaining_quota=quota, est_wait_min=None if sid in closed_services else int(waiting *
                                                                                           svc.avg_service_minutes / 2),
             order=order, rev=200 + order, ts=now)
-        out.append((t.service_state(sid), codec.encode(state)))
+        out.append((t.service_state(sid), codec.encode(service_state)))
     # the last twenty calls, the newest the one being announced
     calls: list[m.BoardCall] = []
     announces: list[m.Announce] = []

@@ -55,12 +55,12 @@ PANEL = (22, 52, 96)
 TEXT = (240, 244, 250)
 MUTED = (170, 190, 215)
 ACCENT = (255, 196, 0)
-HIGHLIGHT = (255, 214, 64)
+HIGHLIGHT = (250, 230, 50)
 ALERT = (200, 30, 40)
 SERVING = (28, 96, 178)
 IDLE = (36, 64, 104)
 BADGE = (10, 24, 48)
-PAUSED = (245, 150, 30)
+PAUSED = (255, 115, 0)
 CLOSED = (88, 92, 102)
 HATCH = (120, 125, 136)
 OFFLINE = (235, 64, 64)
@@ -126,12 +126,16 @@ def font(size: int) -> Any:
     return _fonts[size]
 
 
+#: the shortest capitals and digits of FreeSansBold ("1", "4" and "7" are 3 % shorter than "H")
+SHORTEST_GLYPHS = "H147"
+
+
 def cap_height(size: int) -> int:
-    """The ink height of "H" at font ``size`` (pygame's bundled FreeSansBold)."""
+    """The ink height of the shortest capital or digit at font ``size`` (pygame's bundled FreeSansBold)."""
     if size not in _caps:
-        image = font(size).render("H", True, (255, 255, 255))
-        rects = pygame.mask.from_surface(image, 127).get_bounding_rects()
-        _caps[size] = max((r.height for r in rects), default=0)
+        f = font(size)
+        _caps[size] = min(int(f.render(ch, True, (255, 255, 255)).get_bounding_rect(min_alpha=128).height)
+                          for ch in SHORTEST_GLYPHS)
     return _caps[size]
 
 

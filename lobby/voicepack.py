@@ -223,7 +223,7 @@ def encode(samples: Samples, out: OutputFormat, rate: int = RATE) -> bytes:
         raise ValueError(f"unsupported output sample format {out.size}")
     if out.channels > 1:
         data = np.repeat(data, out.channels)  # the same voice on every channel, interleaved
-    return data.tobytes()
+    return bytes(data.tobytes())
 
 
 # --------------------------------------------------------------------------- building

@@ -221,7 +221,7 @@ def _voicepack_check(args: argparse.Namespace) -> int:
     config = load_site(args.config)
     if args.lobby is not None and args.lobby not in config.lobbies:
         raise OptionError(f"--lobby {args.lobby}: no [[lobby]] with that id in {args.config}")
-    lobbies = [args.lobby] if args.lobby else list(config.lobbies) or [None]
+    lobbies: list[str | None] = [args.lobby] if args.lobby else [*config.lobbies] or [None]
     folder = Path(args.pack) if args.pack else voicepack.default_cache()
     if not folder.is_dir():
         print(f"antre: no voice pack at {folder} (build one with `antre lobby voicepack build --config "
