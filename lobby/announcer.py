@@ -304,6 +304,11 @@ class Announcer:
                  f", merged with {len(pending.calls) - 1} more" if len(pending.calls) > 1 else "")
         return started
 
+    def waiting(self) -> list[m.Announce]:
+        """The calls still waiting for their turn (thread-safe)."""
+        with self._cond:
+            return self.queue.waiting()
+
     def speaking(self, now: float | None = None) -> Started | None:
         """The announcement being heard at ``now`` (None in the silence between two)."""
         now = self.mono() if now is None else now

@@ -20,6 +20,7 @@ retained states bring the truth back at once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -238,6 +239,10 @@ class LobbyApp:
         elif self.announcer is None and history:
             main = history[-1]
             started_ago = 0.0
+        if self.announcer is not None:
+            waiting = {(a.ticket, a.gerai, round(a.called_at, 3), a.recall) for a in self.announcer.waiting()}
+            history = [dataclasses.replace(c, pending=True) if (c.ticket, c.gerai, round(c.ts, 3), c.recall) in waiting
+                       else c for c in history]
         if main is not None:
             shown = (main.ticket, main.gerai, round(main.ts, 3), main.recall)
             history = [c for c in history if (c.ticket, c.gerai, round(c.ts, 3), c.recall) != shown]

@@ -32,6 +32,8 @@ class CallItem:
     service: str | None = None
     #: calls of the same ticket to the same gerai said in this one announcement
     merged: int = 0
+    #: called, still waiting for its turn to be announced (calls queue up in a burst)
+    pending: bool = False
 
 
 @dataclass(frozen=True)

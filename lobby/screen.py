@@ -307,7 +307,7 @@ class Screen:
         samples = self._samples(model)
         ticket_w = max(self.width(m, s, "call") for s in samples)
         stack_w = max(self.width(m, "silakan menuju", "near"), self.width(m, "GERAI", "read"),
-                      m.cap["near"] + m.pad // 2 + self.width(m, "panggilan ulang", "near"))
+                      m.cap["near"] + m.pad // 2 + self.width(m, "ULANG", "near"))
         number_w = self.width(m, "88" if not model.main else str(model.main.gerai_number), "call")
         row2 = max(m.line["call"], m.line["near"] + m.line["read"])
         main_w = 2 * pad + max(ticket_w, stack_w + pad + number_w)
@@ -324,11 +324,11 @@ class Screen:
                       region="main")
             ry = ty + m.line["call"] + (row2 - m.line["near"] - m.line["read"]) // 2
             x = main.x + pad
-            if call.recall:  # a recall is said "panggilan ulang": marked by its sign and words
+            if call.recall:  # a recall is said "panggilan ulang": marked by its sign and word
                 icon = m.cap["near"]
                 _recall_icon(surface, BG if fill == HIGHLIGHT else RECALL,
                              pygame.Rect(x, ry + (m.line["near"] - icon) // 2, icon, icon))
-                self.text(surface, m, "panggilan ulang", "near", BG if fill == HIGHLIGHT else RECALL,
+                self.text(surface, m, "ULANG", "near", BG if fill == HIGHLIGHT else RECALL,
                           (x + icon + pad // 2, ry), region="main")
             else:
                 self.text(surface, m, "silakan menuju", "near", ink, (x, ry), region="main")
@@ -359,7 +359,7 @@ class Screen:
                 for c in range(full_cols):
                     slots.append((pad + c * (item_w + gap), main.bottom + pad // 2 + r * (item_h + gap // 2)))
             bottom = main.bottom + pad // 2 + extra_rows * (item_h + gap // 2)
-        self.text(surface, m, "SEBELUMNYA", "near", MUTED, (hx, y), region="history")
+        self.text(surface, m, "PANGGILAN TERAKHIR", "near", MUTED, (hx, y), region="history")
         for (sx, sy), item in zip(slots, model.history):
             self._history_item(surface, m, item, sx, sy, item_w)
         return bottom
@@ -379,7 +379,7 @@ class Screen:
     def _history_item(self, surface: Any, m: _Metrics, item: CallItem, x: int, y: int, width: int) -> None:
         h = m.line["digits"]
         icon = m.cap["read"]
-        color = RECALL if item.recall else TEXT
+        color = MUTED if item.pending else RECALL if item.recall else TEXT  # pending: not yet said
         if item.recall:
             _recall_icon(surface, RECALL, pygame.Rect(x, y + (h - icon) // 2, icon, icon))
         tx = x + icon + m.pad // 2

@@ -70,6 +70,7 @@ class Scene:
                             player=self.player)
         self.topics = Topics(self.site.site_id)
         self.sequence = 0
+        self._leased: float | None = None
         # never started: the scene hands it the broker's messages itself, as from a live connection
         self.app.link.connected.set()
 
@@ -77,6 +78,8 @@ class Scene:
         return self.start + self.t
 
     def lease(self) -> None:
+        """The central's lease (renewed every 3 s by :meth:`run` from now on)."""
+        self._leased = self.t
         lease = m.CentralLease(epoch=EPOCH, site=self.site.site_id, instance="0123456789abcdef", term=1,
                                online=True, renew_s=3.0, ts=self.central_now())
         self.app.receive(self.topics.central_presence(), codec.encode(lease))
@@ -131,6 +134,8 @@ class Scene:
         """Advance the clock, letting the announcer start what is due (``each`` sees every step)."""
         end = self.t + seconds
         while self.t < end:
+            if self._leased is not None and self.t - self._leased >= 3.0:
+                self.lease()
             if self.app.announcer is not None:
                 self.app.announcer.poll(self.t)
             if each is not None:
