@@ -40,7 +40,7 @@ from antre.broker.wire.topics import Channel, Role, TopicError, Topics, parse
 from antre.central.config import SiteConfig
 from antre.lobby.announcer import AnnouncementQueue, Announcer, LeaseClock, Player, Started
 from antre.lobby.room import Room
-from antre.lobby.model import CallItem, InfoPage, ScreenModel, ServiceRow, Tile, load_info
+from antre.lobby.model import CallItem, InfoPage, ScreenModel, ServiceRow, Tile, TileStatus, load_info
 from antre.lobby.voicepack import VoicePack
 
 log = logging.getLogger(__name__)
@@ -244,8 +244,8 @@ class LobbyApp:
             history = [dataclasses.replace(c, pending=True) if (c.ticket, c.gerai, round(c.ts, 3), c.recall) in waiting
                        else c for c in history]
         if main is not None:
-            shown = (main.ticket, main.gerai, round(main.ts, 3), main.recall)
-            history = [c for c in history if (c.ticket, c.gerai, round(c.ts, 3), c.recall) != shown]
+            on_main = (main.ticket, main.gerai, round(main.ts, 3), main.recall)
+            history = [c for c in history if (c.ticket, c.gerai, round(c.ts, 3), c.recall) != on_main]
         tiles = []
         for gid, conf in sorted(self.site.gerai.items(), key=lambda item: (item[1].number, item[0])):
             if not room.shows_gerai(gid):
@@ -255,7 +255,7 @@ class LobbyApp:
             status = state.status if state is not None else "idle"
             ticket = state.ticket if state is not None else None
             note = state.note if state is not None else ""
-            shown: str = status
+            shown: TileStatus = status
             services_open = [feed_services[s].open for s in conf.services if s in feed_services]
             if online.get(gid) is False:
                 shown = "offline"
@@ -264,7 +264,7 @@ class LobbyApp:
             elif (main is not None and main.gerai == gid and ticket == main.ticket and status == "serving"
                   and started_ago < CALLING_SECONDS):
                 shown = "calling"
-            tiles.append(Tile(gid, conf.number, conf.name, agency, conf.agency, shown, ticket, note))  # type: ignore[arg-type]
+            tiles.append(Tile(gid, conf.number, conf.name, agency, conf.agency, shown, ticket, note))
         services = []
         for sid, svc in self.site.services.items():
             if not room.shows_service(sid):

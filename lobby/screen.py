@@ -38,6 +38,7 @@ import math
 import os
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -705,6 +706,7 @@ def render_png(model: ScreenModel, size: tuple[int, int], path: str) -> Any:
     pygame.font.init()
     surface = pygame.Surface(size)
     draw(surface, model)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     pygame.image.save(surface, path)
     return surface
 
