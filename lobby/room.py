@@ -23,8 +23,8 @@ from pathlib import Path
 
 from antre.central.config import SiteConfig
 from antre.lobby.speech import (
-    LETTERS, PHRASES, Names, VoiceTemplate, agency_clip, gerai_clip, needs_spoken_form, number_words,
-    numbers_vocabulary, said_as, service_clip,
+    LETTERS, PHRASES, Names, VoiceTemplate, agency_clip, gerai_clip, is_numbered, needs_spoken_form,
+    number_words, numbers_vocabulary, said_as, service_clip,
 )
 
 
@@ -64,8 +64,7 @@ class Room:
                 services = {s for g in gerai for s in site.gerai[g].services}
         names = Names(
             gerai_numbers={g.id: g.number for g in site.gerai.values()},
-            gerai_names={g.id: said_as(g.name) for g in site.gerai.values()
-                         if g.name.strip().lower().split() != ["gerai", str(g.number)]},
+            gerai_names={g.id: said_as(g.name) for g in site.gerai.values() if not is_numbered(g.name, g.number)},
             gerai_agency={g.id: g.agency for g in site.gerai.values()},
             agencies={a.id: a.spoken or said_as(a.short) for a in site.agencies.values()},
             services={s.id: s.spoken or said_as(s.name) for s in site.services.values()},

@@ -210,7 +210,7 @@ class _Builder:
         number = gerai_number
         if names is not None and gerai in names.gerai_names:
             number = None
-        elif number is not None and not _is_numbered(gerai_name, number):
+        elif number is not None and not is_numbered(gerai_name, number):
             number = None
         if number is not None:
             self.add("gerai", ["gerai"], AFTER_GERAI)
@@ -226,7 +226,8 @@ class _Builder:
         return Announcement(self.words, self.clips, self.pauses, form)
 
 
-def _is_numbered(name: str, number: int) -> bool:
+def is_numbered(name: str, number: int) -> bool:
+    """Is a gerai called "Gerai <its number>" (said "gerai" and the number)?"""
     return re.fullmatch(rf"gerai\s*0*{number}", name.strip().lower()) is not None
 
 

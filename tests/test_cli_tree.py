@@ -19,7 +19,7 @@ LEAVES = [
     "central run", "central check-log",
     "broker run", "broker mosquitto-config",
     "edge run", "edge selftest", "edge provision",
-    "lobby run", "lobby render", "lobby say", "lobby voicepack build",
+    "lobby run", "lobby render", "lobby say", "lobby voicepack build", "lobby voicepack check",
     "firmware config", "firmware deploy",
     "backup", "status",
 ]

@@ -446,6 +446,17 @@ def test_a_call_reaches_the_lobby_board_and_the_announcement_queue(running: Site
         model = app.model()
         assert model.main is not None and model.main.ticket == "A001" and model.connected
         assert {t.gerai: t.status for t in model.tiles}["g1"] == "calling"
+        # `antre lobby render` of the live site (with the lobby's identity: the app goes first), drawn while
+        # connected, so without the lost-connection banner
+        from antre.cli import main
+
+        app.stop()
+
+        png = tmp_path / "live.png"
+        assert main(["lobby", "render", "--config", str(site.config_path), "--out", str(png),
+                     "--size", "640x360"]) == 0
+        image = pygame.image.load(str(png))
+        assert count(image, screen.ALERT) == 0 and count(image, screen.HIGHLIGHT) > 100  # g1 calls A001
     finally:
         app.stop()
         kiosk.close()
