@@ -444,3 +444,19 @@ def test_audio_path_headless_without_waiting_for_playback(tmp_path: Path, monkey
     finally:
         announcer.stop()  # does not wait for the playback to end
         pygame.mixer.quit()
+
+
+def test_a_lobby_checks_its_pack_at_start_up(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing checked a pack at start-up: the lobby names every clip its room can need and lacks."""
+    from tests.lobby_scenes import Scene
+
+    scene = Scene("lobby-dukcapil")
+    assert scene.app.check_pack() == []
+    announcer = scene.app.announcer
+    assert announcer is not None
+    del announcer.pack.clips["service_kk"], announcer.pack.clips["letter_ce"]
+    assert scene.app.check_pack() == ["letter_ce: missing (letter_ce.wav)", "service_kk: missing (service_kk.wav)"]
+    scene.app.link.start = lambda: None  # type: ignore[method-assign]  # no broker in this test
+    announcer.start = lambda: None  # type: ignore[method-assign]
+    scene.app.start()
+    assert "cannot say every call of lobby lobby-dukcapil" in caplog.text and "service_kk: missing" in caplog.text
