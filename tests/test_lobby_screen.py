@@ -84,7 +84,13 @@ def _ink_height(surface: pygame.Surface, d: screen.Drawn, glyph_x: tuple[int, in
             if sum((a - b) ** 2 for a, b in zip(c, ink)) ** 0.5 < full / 2:
                 rows.append(yy)
                 break
-    return max(rows) - min(rows) + 1 if rows else 0
+    # the longest run of consecutive rows: a neighbouring text of the same colour below or above
+    # (e.g. "silakan menuju" under the ticket) is separated by rows of background
+    best = run = 0
+    for i, row in enumerate(rows):
+        run = run + 1 if i and row == rows[i - 1] + 1 else 1
+        best = max(best, run)
+    return best
 
 
 MEASURABLE = set("ABCDEFGHIJKLMNOPRSTUVWXZ0123456789")  # capitals and digits without overshoot quirks
