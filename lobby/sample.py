@@ -79,12 +79,23 @@ def sample_messages(site: SiteConfig, now: float, seed: int = 2026) -> tuple[lis
     calls: list[m.BoardCall] = []
     announces: list[m.Announce] = []
     order_of = [g for g in gerai if g.id in served]
-    for k in range(20):
-        g = order_of[k % len(order_of)]
+    picks = [order_of[k % len(order_of)] for k in range(20)]
+    last = {g.id: k for k, g in enumerate(picks)}  # each gerai's last call is the ticket it serves now
+    below: dict[str, int] = {}  # per service, the next older number to give (below every current one)
+    for gid, (ticket, service) in served.items():
+        number = int(ticket[len(site.services[service].prefix):])
+        below[service] = min(below.get(service, number), number) - 1
+    numbers: dict[int, str] = {}
+    for k in range(19, -1, -1):  # newest first: older calls of a service get smaller numbers
+        g = picks[k]
         ticket, service = served[g.id]
-        svc = site.services[service]
-        number = int(ticket[len(svc.prefix):]) - (19 - k) // len(order_of)
-        ticket = f"{svc.prefix}{max(1, number):0{svc.padding}d}"
+        if last[g.id] != k:
+            svc = site.services[service]
+            ticket = f"{svc.prefix}{max(1, below[service]):0{svc.padding}d}"
+            below[service] -= 1
+        numbers[k] = ticket
+    for k, g in enumerate(picks):
+        ticket, service = numbers[k], served[g.id][1]
         recall = k in (11, 16)
         ts = now - (19 - k) * 25 - 2
         calls.append(m.BoardCall(ticket=ticket, gerai=g.id, gerai_number=g.number, gerai_name=g.name,
