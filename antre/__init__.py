@@ -1,7 +1,7 @@
 """antre: the queue controller for the gerai of Indonesian public service malls.
 
 One namespace.  The repository keeps one folder per role, as the design card
-has it (``broker/``, ``central/``, ``edge/``, ``hardware/``, ``lobby/``,
+has it (``broker/``, ``central/``, ``edge/``, ``hardware/``, ``lobby/``, ``console/``,
 ``firmware/``, ``examples/``); each is the subpackage of the same name here
 (``antre/broker`` is a symlink to ``../broker``).  So Python, mypy, pyright and
 setuptools all see one ordinary package tree, ``antre.broker``,

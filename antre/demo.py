@@ -71,6 +71,22 @@ log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0
 BUTTON_PIN = 17
+#: the operations console of the demo (another port when this one is taken) and its accounts
+DEMO_CONSOLE_PORT = 8480
+DEMO_ACCOUNTS = (("admin", "admin", False), ("supervisor", "supervisor", False), ("teknisi", "technician", False),
+                 ("petugas", "staff", True))
+DEMO_PASSWORD = {"admin": "demo-admin", "supervisor": "demo-supervisor", "teknisi": "demo-teknisi",
+                 "petugas": "demo-petugas"}
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a TIME_WAIT is no obstacle
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -179,6 +195,9 @@ class DemoStack:
         self.edges: dict[str, Assembly] = {}
         self.lobby_app: LobbyApp | None = None
         self.voice_note = ""
+        self.console_url: str | None = None
+        self._console_server: object | None = None
+        self._console_thread: threading.Thread | None = None
 
     def address(self, who: Identity) -> BrokerAddress:
         return BrokerAddress("127.0.0.1", self.port, self.credentials.username(who), self.credentials.password(who))
@@ -228,6 +247,47 @@ class DemoStack:
         self.lobby.start()
         self.lobby.wait_connected(TIMEOUT)
         self._start_lobby()
+        self._start_console()
+
+    def _start_console(self) -> None:
+        """The operations console (the real application, uvicorn in a thread) with the demo accounts."""
+        import uvicorn
+
+        from antre.console.accounts import AccountError
+        from antre.console.main import make_console
+        from antre.console.web import build_app
+
+        console = make_console(self.config, host="127.0.0.1", port=self.port,
+                               credentials_path=str(self.workdir / "credentials.toml"),
+                               database=str(self.workdir / "console.db"), db=str(self.workdir / "central.db"))
+        first = next(iter(self.config.gerai))
+        for name, role, gerai in DEMO_ACCOUNTS:
+            try:
+                console.accounts.add(name, role, DEMO_PASSWORD[name], [first] if gerai else [])
+            except AccountError:
+                pass  # a kept work directory has them already
+        # the interactive demo prefers a port a person can remember; the scripted one never races for it
+        http_port = (DEMO_CONSOLE_PORT if not isinstance(self.clock, ManualClock) and _port_free(DEMO_CONSOLE_PORT)
+                     else _free_port())
+        ready = threading.Event()
+        console.on_ready = ready.set
+        server = uvicorn.Server(uvicorn.Config(build_app(console), host="127.0.0.1", port=http_port, log_config=None,
+                                               access_log=False, server_header=False, lifespan="on"))
+        self._console_server = server
+        thread = self._console_thread = self._spawn(server.run)
+        deadline = time.monotonic() + TIMEOUT
+        while not ready.wait(0.05):
+            if not thread.is_alive() or time.monotonic() > deadline:
+                log.warning("the operations console did not start (port %d taken?)", http_port)
+                return
+        self.console_url = f"http://127.0.0.1:{http_port}/"
+        self._console_accounts_note = (
+            f"konsol operasional: {self.console_url} (akun demo: "
+            + ", ".join(f"{name} / {DEMO_PASSWORD[name]} ({role}{' ' + first if gerai else ''})"
+                        for name, role, gerai in DEMO_ACCOUNTS) + ")")
+
+    def console_note(self) -> str:
+        return getattr(self, "_console_accounts_note", "konsol operasional: tidak berjalan")
 
     def _start_lobby(self) -> None:
         """The real lobby process's app (screen model and announcer), on the first lobby's credentials."""
@@ -373,6 +433,10 @@ class DemoStack:
             self.lobby_cond.notify_all()
 
     def stop(self) -> None:
+        if self._console_server is not None:
+            self._console_server.should_exit = True  # type: ignore[attr-defined]
+            if self._console_thread is not None:
+                self._console_thread.join(TIMEOUT)
         if self.lobby_app is not None:
             self.lobby_app.stop()
         self._central_stop.set()
@@ -460,7 +524,7 @@ def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date 
         stack.start()
         try:
             out.write(f"antre demo (headless): embedded broker on 127.0.0.1:{stack.port}, central service, "
-                      f"{len(stack.devices)} simulated devices on MQTT\n")
+                      f"{len(stack.devices)} simulated devices on MQTT\n{stack.console_note()}\n")
             pace = _Pacer(duration, t_open.timestamp() - 20 * 60, t_end.timestamp())
 
             def send(role: str, device: str, cmd: m.AnyCommand, now: float) -> Handled:
@@ -567,7 +631,8 @@ def run_interactive(config: SiteConfig, inp: TextIO, out: TextIO, workdir: Path 
         try:
             local = dt.datetime.fromtimestamp(clock(), config.zone)
             out.write(f"antre demo: {config.site.name}, simulated time {local:%A %d %B %Y %H:%M} "
-                      f"{config.zone_abbrev()}; broker 127.0.0.1:{stack.port}\nlobby: {stack.voice_note}\n{HELP}\n")
+                      f"{config.zone_abbrev()}; broker 127.0.0.1:{stack.port}\n{stack.console_note()}\n"
+                      f"lobby: {stack.voice_note}\n{HELP}\n")
             counter = 0
             kiosk = next(iter(config.kiosks), None)
             for line in inp:

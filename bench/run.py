@@ -464,6 +464,10 @@ def main() -> int:
             r["throughput"] = attempt(f"{kind}: throughput", throughput, kind, work)
             r["fleet"] = attempt(f"{kind}: fleet", fleet, kind, work)
             r["edge"] = attempt(f"{kind}: edge agent footprint", edge_footprint, kind, work)
+            if kind == "mosquitto":  # an MPP's console runs beside Mosquitto; once is enough on 2 cores
+                from bench.console import console_part
+
+                r["console"] = attempt(f"{kind}: operations console", console_part, kind, work)
             results[kind] = r
         results["sizes"] = attempt("fan-out and lobby sizes (in-process bus)", fanout.run) or {}
         results["startup"] = attempt("start-up with 1 day and 1 year of history", startup.run, work / "startup")
@@ -488,6 +492,11 @@ def main() -> int:
             "nondurable_press_to_display_p50_ms": get("press_off", "p50"),
             "nondurable_press_to_display_p99_ms": get("press_off", "p99"),
             "lost": get("throughput", "lost"), "doubled": get("throughput", "doubled"),
+            "console_press_to_dashboard_p50_ms": get("console", "press_to_dashboard_p50"),
+            "console_press_to_dashboard_p99_ms": get("console", "press_to_dashboard_p99"),
+            "console_idle_cpu_pct": get("console", "idle_cpu_pct"),
+            "console_busy_cpu_pct": get("console", "busy_cpu_pct"),
+            "console_rss_mb": get("console", "busy_rss_mb"),
         }
 
     mosq, emb = flat(results["mosquitto"]), flat(results["embedded"])
@@ -536,6 +545,12 @@ def render_table(mosq: dict[str, Any], emb: dict[str, Any], doc: dict[str, Any])
         ("fleet: central RSS (MB)", f(mosq["fleet_rss_mb"]), f(emb["fleet_rss_mb"]), "< 200"),
         ("edge agent RSS (MB) / ready (s)", f"{f(mosq['edge_rss_mb'])} / {f(mosq['edge_ready_s'])}",
          f"{f(emb['edge_rss_mb'])} / {f(emb['edge_ready_s'])}", "< 40 / < 2"),
+        ("console: press to dashboard p50 / p99 (ms)",
+         f"{f(mosq['console_press_to_dashboard_p50_ms'])} / {f(mosq['console_press_to_dashboard_p99_ms'])}",
+         "not run", "200 devices, 10 SSE streams"),
+        ("console: CPU idle / pressing (% of a core)",
+         f"{f(mosq['console_idle_cpu_pct'])} / {f(mosq['console_busy_cpu_pct'])}", "not run", "< 10 / < 50"),
+        ("console: RSS (MB)", f(mosq["console_rss_mb"]), "not run", "< 150"),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [

@@ -45,6 +45,16 @@ def describe(event: ev.AnyEvent) -> str:
             return f"{event.actor}: {event.ticket_id} {result}"
         case ev.CommandRefused():
             return f"{event.actor}: refused {event.action}: {event.code} {event.detail}".rstrip()
+        case ev.IssuingStopped():
+            return f"{event.actor}: stopped issuing for {event.service}, reason: {event.reason}"
+        case ev.IssuingResumed():
+            return f"{event.actor}: resumed issuing for {event.service}"
+        case ev.QuotaSet():
+            quota = "the site file's" if event.quota is None else str(event.quota)
+            return f"{event.actor}: today's quota of {event.service} set to {quota}"
+        case ev.LobbyMessageSet():
+            return f"{event.actor}: lobby message set to {event.text!r}" if event.text else \
+                f"{event.actor}: lobby message cleared"
 
 
 _UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F)}  # control characters
@@ -71,6 +81,7 @@ def print_audit(config: SiteConfig, history: History | EventStore, day: dt.date 
         for _, event in history.events(current):
             local = dt.datetime.fromtimestamp(event.ts, config.zone)
             cmd = f" [{event.cmd}]" if event.cmd else ""
-            out.write(printable(f"{local:%Y-%m-%d %H:%M:%S} {describe(event)}{cmd}") + "\n")
+            by = f" by {event.by} (console)" if event.by else ""
+            out.write(printable(f"{local:%Y-%m-%d %H:%M:%S} {describe(event)}{by}{cmd}") + "\n")
             lines += 1
     return lines

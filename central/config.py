@@ -145,6 +145,33 @@ class Monitor(_Strict, frozen=True, kw_only=True):
 BUILTIN_MONITORS = ("central", "ops")
 
 
+class ConsoleSection(_Strict, frozen=True, kw_only=True):
+    """The operations console (``antre console run``): a web application for supervisors, staff and
+    technicians.  Its broker identity is ``console.<id>``; the central applies the actions it sends."""
+
+    id: Ident = "main"
+    #: where the web server listens (loopback unless told otherwise; the MPP's LAN address to serve it)
+    bind: Annotated[str, Meta(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8480
+    #: the console's own database: accounts, its session key, alarm history (default
+    #: ``/var/lib/antre/<site>-console.db``; a relative path is relative to the site file)
+    database: str = ""
+    #: HTTPS: both or neither (a relative path is relative to the site file)
+    certfile: str | None = None
+    keyfile: str | None = None
+    #: a signed-in session lasts this long
+    session_hours: Annotated[float, Meta(gt=0, le=24 * 7)] = 12.0
+    #: failed sign-ins allowed per account and per address within ``login_window_s``
+    login_attempts: Annotated[int, Meta(ge=1, le=100)] = 5
+    login_window_s: Annotated[int, Meta(ge=10, le=86400)] = 300
+    #: crowd alarm: a service with more than ``crowd_waiting`` waiting and more than
+    #: ``crowd_factor`` times its usual count (its mean since the console started today)
+    crowd_waiting: Annotated[int, Meta(ge=1)] = 30
+    crowd_factor: Annotated[float, Meta(ge=1.0, le=100)] = 1.5
+    #: wait alarm: the longest wait of a service over this many minutes
+    wait_alarm_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 60
+
+
 class BrokerSection(_Strict, frozen=True, kw_only=True):
     """How devices and the central reach the broker, and where it listens."""
 
@@ -214,6 +241,7 @@ class _File(_Strict, frozen=True, kw_only=True):
     kiosk: list[Kiosk] = []
     lobby: list[Lobby] = []
     monitor: list[Monitor] = []
+    console: ConsoleSection = ConsoleSection()
     central: CentralSection = CentralSection()
     store: StoreSection = StoreSection()
     broker: BrokerSection = BrokerSection()
@@ -232,6 +260,7 @@ class SiteConfig:
     kiosks: dict[str, Kiosk]
     lobbies: dict[str, Lobby]
     monitors: tuple[str, ...]
+    console: ConsoleSection
     central: CentralSection
     store: StoreSection
     broker: BrokerSection
@@ -257,13 +286,14 @@ class SiteConfig:
         return {sid: tuple(g for g in self.gerai.values() if sid in g.services) for sid in self.services}
 
     def identities(self) -> list[Identity]:
-        """Everyone who connects to this site's broker: central, gerai, kiosks, lobbies, monitors."""
+        """Everyone who connects to this site's broker: central, gerai, kiosks, lobbies, monitors, console."""
         return (
             [Identity(Role.CENTRAL)]
             + [Identity(Role.GERAI, g) for g in self.gerai]
             + [Identity(Role.KIOSK, k) for k in self.kiosks]
             + [Identity(Role.LOBBY, lobby) for lobby in self.lobbies]
             + [Identity(Role.MONITOR, mon) for mon in self.monitors]
+            + [Identity(Role.CONSOLE, self.console.id)]
         )
 
     def service_by_prefix(self, prefix: str) -> Service | None:
@@ -298,8 +328,8 @@ def resolve_path(value: str, base: Path | None) -> str:
     return str(base / path)
 
 
-def _paths(cfg: _File, base: Path | None) -> tuple[StoreSection, BrokerSection]:
-    """The store and broker sections with their paths defaulted and resolved."""
+def _paths(cfg: _File, base: Path | None) -> tuple[StoreSection, BrokerSection, ConsoleSection]:
+    """The store, broker and console sections with their paths defaulted and resolved."""
     site = cfg.site.id
     store = msgspec.structs.replace(
         cfg.store, path=resolve_path(cfg.store.path, base) if cfg.store.path else str(STATE_DIR / f"{site}.db"),
@@ -310,7 +340,12 @@ def _paths(cfg: _File, base: Path | None) -> tuple[StoreSection, BrokerSection]:
     broker = msgspec.structs.replace(
         b, credentials=resolve_path(b.credentials, base) if b.credentials
         else str(CONFIG_DIR / f"{site}-credentials.toml"), **tls)
-    return store, broker
+    c = cfg.console
+    console = msgspec.structs.replace(
+        c, database=resolve_path(c.database, base) if c.database else str(STATE_DIR / f"{site}-console.db"),
+        certfile=resolve_path(c.certfile, base) if c.certfile else None,
+        keyfile=resolve_path(c.keyfile, base) if c.keyfile else None)
+    return store, broker, console
 
 
 def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
@@ -432,7 +467,9 @@ def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
     tls = (cfg.broker.cafile, cfg.broker.certfile, cfg.broker.keyfile)
     if any(tls) and not all(tls):
         raise fail("broker", "TLS needs all three of cafile, certfile and keyfile")
-    store, broker = _paths(cfg, base)
+    if bool(cfg.console.certfile) != bool(cfg.console.keyfile):
+        raise fail("console", "HTTPS needs both certfile and keyfile")
+    store, broker, console = _paths(cfg, base)
 
     return SiteConfig(
         source=source,
@@ -443,6 +480,7 @@ def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
         kiosks=kiosks,
         lobbies=lobbies,
         monitors=tuple(monitors),
+        console=console,
         central=cfg.central,
         store=store,
         broker=broker,

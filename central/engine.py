@@ -151,6 +151,10 @@ class Engine:
         self.stats = {sid: ServiceStats() for sid in self.config.services}
         self.next_order = 0
         self.recent_calls = deque(maxlen=_RECENT_CALLS)
+        # day control (operations console): for today only
+        self.issuing_stopped: dict[str, str] = {}  # service -> reason
+        self.quota_today: dict[str, int | None] = {}  # service -> today's quota (None: the site file's)
+        self.lobby_message = ""
 
     def _roll(self, now: float, actor: str) -> list[ev.AnyEvent]:
         """Open a new local day when ``now`` is past the current one."""
@@ -174,9 +178,22 @@ class Engine:
     def waiting_for_gerai(self, gerai: str) -> int:
         return sum(self.waiting_in(s) for s in self.config.gerai[gerai].services)
 
+    def quota_of(self, service: str) -> int | None:
+        """Today's quota of ``service``: a supervisor's setting, else the site file's."""
+        if service in self.quota_today:
+            return self.quota_today[service]
+        return self.config.services[service].daily_quota
+
     def remaining_quota(self, service: str) -> int | None:
-        quota = self.config.services[service].daily_quota
+        quota = self.quota_of(service)
         return None if quota is None else max(0, quota - self.stats[service].issued)
+
+    def oldest_waiting(self, service: str) -> Ticket | None:
+        """The waiting ticket of ``service`` issued first (whose citizen has waited longest)."""
+        heads = [q[0] for q in self.queues[service] if q]
+        if not heads:
+            return None
+        return min((self.tickets[tid] for _, tid in heads), key=lambda t: t.issued_at)
 
     def open_gerai(self, service: str) -> int:
         return sum(1 for g in self.config.gerai_for_service(service) if not self.gerai[g.id].paused)
@@ -230,6 +247,9 @@ class Engine:
             },
             "yesterday": dict(self.yesterday),
             "recent_calls": list(self.recent_calls),
+            "issuing_stopped": dict(sorted(self.issuing_stopped.items())),
+            "quota_today": dict(sorted(self.quota_today.items())),
+            "lobby_message": self.lobby_message,
         }
 
     # ---------------------------------------------------------------- actions
@@ -260,10 +280,14 @@ class Engine:
                 out, now, actor, cmd, "take_ticket", verdict.code,
                 opens_at=verdict.opens_at or "", closes_at=verdict.closes_at or "",
             )
-        if svc.daily_quota is not None and self.stats[service].issued >= svc.daily_quota:
+        if service in self.issuing_stopped:
+            return self._refuse(out, now, actor, cmd, "take_ticket", ResultCode.ISSUING_STOPPED,
+                                service_name=svc.name)
+        quota = self.quota_of(service)
+        if quota is not None and self.stats[service].issued >= quota:
             return self._refuse(
                 out, now, actor, cmd, "take_ticket", ResultCode.QUOTA_EXHAUSTED,
-                service_name=svc.name, quota=str(svc.daily_quota),
+                service_name=svc.name, quota=str(quota),
             )
         if priority not in Priority.__members__.values():
             priority = Priority.REGULAR
@@ -461,6 +485,72 @@ class Engine:
         out.append(event)
         return Outcome(Result(True, ResultCode.PRINT_RECORDED, ticket, {"ticket": ticket.number}), out)
 
+    # ------------------------------------------------ day control (operations console)
+
+    def stop_issuing(self, actor: str, service: str, reason: str, now: float, cmd: str | None = None) -> Outcome:
+        """No more tickets today for ``service``; who already waits is still served."""
+        out = self._roll(now, actor)
+        svc = self.config.services.get(service)
+        if svc is None:
+            return self._refuse(out, now, actor, cmd, "stop_issuing", ResultCode.UNKNOWN_SERVICE, service=service)
+        if len(reason.strip()) < 3:
+            return self._refuse(out, now, actor, cmd, "stop_issuing", ResultCode.REASON_REQUIRED)
+        if service in self.issuing_stopped:
+            return self._refuse(out, now, actor, cmd, "stop_issuing", ResultCode.ISSUING_STOPPED,
+                                service_name=svc.name)
+        event = ev.IssuingStopped(ts=now, actor=actor, cmd=cmd, service=service, reason=reason.strip())
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, ResultCode.STOPPED, None, {"service_name": svc.name}), out)
+
+    def resume_issuing(self, actor: str, service: str, now: float, cmd: str | None = None) -> Outcome:
+        out = self._roll(now, actor)
+        svc = self.config.services.get(service)
+        if svc is None:
+            return self._refuse(out, now, actor, cmd, "resume_issuing", ResultCode.UNKNOWN_SERVICE, service=service)
+        if service not in self.issuing_stopped:
+            return self._refuse(out, now, actor, cmd, "resume_issuing", ResultCode.NOT_STOPPED,
+                                service_name=svc.name)
+        event = ev.IssuingResumed(ts=now, actor=actor, cmd=cmd, service=service)
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, ResultCode.ISSUING_RESUMED, None, {"service_name": svc.name}), out)
+
+    def set_quota(self, actor: str, service: str, quota: int | None, now: float, cmd: str | None = None) -> Outcome:
+        """Today's quota of ``service`` (None: back to the site file's)."""
+        out = self._roll(now, actor)
+        svc = self.config.services.get(service)
+        if svc is None:
+            return self._refuse(out, now, actor, cmd, "set_quota", ResultCode.UNKNOWN_SERVICE, service=service)
+        event = ev.QuotaSet(ts=now, actor=actor, cmd=cmd, service=service, quota=quota)
+        self.apply(event)
+        out.append(event)
+        shown = self.quota_of(service)
+        return Outcome(Result(True, ResultCode.QUOTA_SET, None, {
+            "service_name": svc.name, "quota": "tanpa batas" if shown is None else str(shown)}), out)
+
+    def set_lobby_message(self, actor: str, text: str, now: float, cmd: str | None = None) -> Outcome:
+        out = self._roll(now, actor)
+        event = ev.LobbyMessageSet(ts=now, actor=actor, cmd=cmd, text=text.strip())
+        self.apply(event)
+        out.append(event)
+        return Outcome(Result(True, ResultCode.MESSAGE_SET), out)
+
+    def capacity_left(self, service: str, now: float) -> int | None:
+        """How many more tickets of ``service`` its open gerai can still serve today after those
+        waiting (from the recent service time, the open gerai and the end of today's last window);
+        None when no gerai serves it now.  Negative: some who wait now will not be served."""
+        open_count = self.open_gerai(service)
+        if open_count == 0:
+            return None
+        local = self.local(now)
+        windows = self.config.schedules[service].windows(local.date())
+        minute = local.hour * 60 + local.minute + local.second / 60
+        left = max(0.0, windows[-1].end - minute) if windows else 0.0
+        # at least a minute a citizen: a few instant services (a test, a mistaken press) must not promise thousands
+        servable = int(left * open_count / max(1.0, self.avg_service_minutes(service)))
+        return servable - self.waiting_in(service)
+
     def refuse(
         self, actor: str, action: str, code: ResultCode, now: float, cmd: str | None = None, **params: str
     ) -> Outcome:
@@ -607,6 +697,17 @@ class Engine:
                 self.tickets[event.ticket_id].print_status = "printed" if event.ok else "failed"
             case ev.CommandRefused():
                 pass
+            case ev.IssuingStopped():
+                self.issuing_stopped[event.service] = event.reason
+            case ev.IssuingResumed():
+                self.issuing_stopped.pop(event.service, None)
+            case ev.QuotaSet():
+                if event.quota is None:
+                    self.quota_today.pop(event.service, None)
+                else:
+                    self.quota_today[event.service] = event.quota
+            case ev.LobbyMessageSet():
+                self.lobby_message = event.text
 
 
 def _ticket_data(t: Ticket) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class Event(Struct, tag_field="kind", frozen=True, kw_only=True, forbid_unknown_
     ts: float
     actor: str
     cmd: str | None = None
+    #: the person who acted, when the action came from the operations console (its account name)
+    by: str | None = None
 
 
 class DayOpened(Event, tag="day_opened", frozen=True, kw_only=True):
@@ -87,6 +89,31 @@ class PrintAcked(Event, tag="print_acked", frozen=True, kw_only=True):
     detail: str = ""
 
 
+# --- day control from the operations console (issue 15)
+
+
+class IssuingStopped(Event, tag="issuing_stopped", frozen=True, kw_only=True):
+    """No more tickets today for ``service``."""
+
+    service: str
+    reason: str
+
+
+class IssuingResumed(Event, tag="issuing_resumed", frozen=True, kw_only=True):
+    service: str
+
+
+class QuotaSet(Event, tag="quota_set", frozen=True, kw_only=True):
+    """Today's quota of ``service`` (None: the site file's)."""
+
+    service: str
+    quota: int | None
+
+
+class LobbyMessageSet(Event, tag="lobby_message_set", frozen=True, kw_only=True):
+    text: str
+
+
 class CommandRefused(Event, tag="command_refused", frozen=True, kw_only=True):
     """A refused request: changes no queue state, but is part of the audit trail."""
 
@@ -107,6 +134,10 @@ AnyEvent: TypeAlias = (
     | GeraiResumed
     | PrintAcked
     | CommandRefused
+    | IssuingStopped
+    | IssuingResumed
+    | QuotaSet
+    | LobbyMessageSet
 )
 
 _ENCODER = msgspec.json.Encoder()

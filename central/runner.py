@@ -362,7 +362,7 @@ class CentralRunner:
             where = parse(msg.topic)
         except TopicError:
             return Handled(reply=reply)
-        if where.channel is Channel.CMD and where.role in (Role.GERAI, Role.KIOSK) and where.device:
+        if where.channel is Channel.CMD and where.role in (Role.GERAI, Role.KIOSK, Role.CONSOLE) and where.device:
             self.link.publish(self.topics.device(where.role, where.device, Channel.REPLY), codec.encode(reply), qos=1)
         return Handled(reply=reply, duplicate=True)  # nothing more to publish for it
 
@@ -396,7 +396,7 @@ class CentralRunner:
         cmd_id = codec.answer_id(payload)
         log.warning("rejected payload %s from %s/%s (%d bytes): %s", cmd_id, role, device, len(payload),
                     exc.message[:300])
-        if role not in (Role.GERAI.value, Role.KIOSK.value):
+        if role not in (Role.GERAI.value, Role.KIOSK.value, Role.CONSOLE.value):
             return
         reply = m.Reply(
             epoch=self.service.epoch,
@@ -509,8 +509,8 @@ class CentralRunner:
         status = self.devices.setdefault(f"{role}/{device}", DeviceStatus())
         if status.online != presence.online:
             level = logging.INFO if presence.online else logging.WARNING
-            log.log(level, "%s %s is %s (contract %d)", role, device, "online" if presence.online else "OFFLINE",
-                    presence.contract)
+            log.log(level, "%s %s is %s", role, device,
+                    f"online (contract {presence.contract})" if presence.online else "OFFLINE")
         if presence.online and (not status.online or status.contract != presence.contract):
             # its retained state may be older than what it reads now (a contract 1 gerai's waiting count)
             self._came_online.add((role, device))

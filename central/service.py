@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import msgspec
+
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.messages import ResultCode
@@ -38,6 +40,16 @@ REPLY_RETENTION_S = 2 * 86400
 
 DeviceRole = Literal["gerai", "kiosk"]
 _KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack"})
+#: what each role of a console user may ask (operations console); the console checks a staff
+#: user's gerai, the central checks the role and that the command came from its console
+_COUNTER_ACTIONS = frozenset({"call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume"})
+_DAY_ACTIONS = frozenset({"stop_issuing", "resume_issuing", "set_quota", "lobby_message"})
+CONSOLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": _COUNTER_ACTIONS | _DAY_ACTIONS,
+    "supervisor": _COUNTER_ACTIONS | _DAY_ACTIONS,
+    "staff": _COUNTER_ACTIONS,
+    "technician": frozenset(),
+}
 
 
 @dataclass
@@ -118,6 +130,10 @@ class QueueService:
                 continue
             outcome = (self._late(role, device, command, now) or self._unsynced(device, command, now)
                        or self._double(role, device, command, now) or self._dispatch(role, device, command, now))
+            if isinstance(command, m.ConsoleCommand):  # the audit trail names the person who acted
+                outcome = Outcome(outcome.result, [
+                    e if isinstance(e, ev.DayOpened) else msgspec.structs.replace(e, by=command.user)
+                    for e in outcome.events])
             if isinstance(command, m.CallNext) and command.ts is not None and outcome.result.code is ResultCode.CALLED:
                 self._last_call[device] = (command.ts, outcome.result.ticket.number if outcome.result.ticket else "")
             handled = self._effects(role, device, command, outcome, now)
@@ -208,10 +224,14 @@ class QueueService:
         e = self.engine
         action = type(cmd).__struct_config__.tag
         assert isinstance(action, str)
+        if role == "console":
+            return self._dispatch_console(device, cmd, now)
         known = device in self.config.gerai if role == "gerai" else device in self.config.kiosks
         if role not in ("gerai", "kiosk") or not known:
             return e.refuse(device, action, ResultCode.UNKNOWN_DEVICE, now, cmd.id, device=f"{role}/{device}")
         if role == "kiosk" and action not in _KIOSK_ACTIONS:
+            return e.refuse(device, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
+        if action in _DAY_ACTIONS or isinstance(cmd, m.ConsoleCommand):  # the console's alone
             return e.refuse(device, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
         match cmd:
             case m.TakeTicket():
@@ -238,6 +258,38 @@ class QueueService:
             case m.Ping():  # pragma: no cover - answered by handle_batch
                 return Outcome(Result(True, ResultCode.PONG), [])
         raise AssertionError(f"unhandled command {cmd!r}")  # pragma: no cover
+
+    def _dispatch_console(self, device: str, cmd: m.AnyCommand, now: float) -> Outcome:
+        """A person's action from the operations console: only its own ``console_cmd``, only from
+        the site's console, only what the user's role may do; a counter action is applied as the
+        gerai's own command (the gerai's display changes at once), day control by the engine."""
+        e = self.engine
+        actor = f"console.{device}"
+        action = type(cmd).__struct_config__.tag
+        assert isinstance(action, str)
+        if device != self.config.console.id:
+            return e.refuse(actor, action, ResultCode.UNKNOWN_DEVICE, now, cmd.id, device=f"console/{device}")
+        if not isinstance(cmd, m.ConsoleCommand):
+            return e.refuse(actor, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
+        inner = msgspec.structs.replace(cmd.command, id=cmd.id, ts=cmd.ts)
+        what = type(inner).__struct_config__.tag
+        assert isinstance(what, str)
+        if what not in CONSOLE_PERMISSIONS.get(cmd.user_role, frozenset()):
+            return e.refuse(actor, what, ResultCode.NOT_PERMITTED, now, cmd.id, role=cmd.user_role, command=what)
+        if what in _COUNTER_ACTIONS:
+            if cmd.gerai is None or cmd.gerai not in self.config.gerai:
+                return e.refuse(actor, what, ResultCode.UNKNOWN_DEVICE, now, cmd.id, device=f"gerai/{cmd.gerai}")
+            return self._dispatch("gerai", cmd.gerai, inner, now)
+        match inner:
+            case m.StopIssuing():
+                return e.stop_issuing(actor, inner.service, inner.reason, now, cmd.id)
+            case m.ResumeIssuing():
+                return e.resume_issuing(actor, inner.service, now, cmd.id)
+            case m.SetQuota():
+                return e.set_quota(actor, inner.service, inner.quota, now, cmd.id)
+            case m.LobbyMessage():
+                return e.set_lobby_message(actor, inner.text, now, cmd.id)
+        raise AssertionError(f"unhandled console action {inner!r}")  # pragma: no cover
 
     def _effects(self, role: str, device: str, cmd: m.AnyCommand, outcome: Outcome, now: float) -> Handled:
         result = outcome.result
@@ -288,6 +340,10 @@ class QueueService:
                     # the ticket left one of the gerai's services (its counters changed) for to_service
                     handled.touched_services.update(self.config.gerai[event.gerai].services)
                     handled.touched_services.add(event.to_service)
+                case ev.IssuingStopped() | ev.IssuingResumed() | ev.QuotaSet():  # day control (console)
+                    handled.touched_services.add(event.service)
+                case ev.LobbyMessageSet():
+                    handled.calls_changed = True
                 case ev.CommandRefused():
                     log.info("refused %s from %s/%s: %s %s", event.action, role, device, event.code, event.detail)
                 case _:

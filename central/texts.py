@@ -75,6 +75,29 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
     ),
     ResultCode.INTERNAL_ERROR: ("Perintah tidak dapat diproses; dicatat untuk teknisi", "The central could not handle this"),
     ResultCode.PONG: ("Terhubung", "pong"),
+    # day control from the operations console
+    ResultCode.ISSUING_STOPPED: (
+        "Pengambilan nomor {service_name} sudah dihentikan hari ini",
+        "No more tickets for {service_name} today",
+    ),
+    ResultCode.STOPPED: (
+        "Pengambilan nomor {service_name} dihentikan",
+        "Issuing stopped for {service_name}",
+    ),
+    ResultCode.ISSUING_RESUMED: (
+        "Pengambilan nomor {service_name} dibuka kembali",
+        "Issuing resumed for {service_name}",
+    ),
+    ResultCode.NOT_STOPPED: (
+        "Pengambilan nomor {service_name} tidak sedang dihentikan",
+        "Issuing for {service_name} is not stopped",
+    ),
+    ResultCode.QUOTA_SET: ("Kuota {service_name} hari ini: {quota}", "Today's quota for {service_name}: {quota}"),
+    ResultCode.MESSAGE_SET: ("Pesan lobi diperbarui", "Lobby message updated"),
+    ResultCode.NOT_PERMITTED: (
+        "Peran {role} tidak boleh melakukan {command}",
+        "A {role} may not do {command}",
+    ),
 }
 
 

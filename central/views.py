@@ -71,6 +71,7 @@ def service_state(engine: Engine, service: str, now: float, rev: int, epoch: int
         order=list(config.services).index(service),
         rev=rev,
         ts=now,
+        issuing=service not in engine.issuing_stopped,
     )
 
 
@@ -83,6 +84,7 @@ def calls(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Calls:
         rev=rev,
         ts=now,
         calls=[_board_call(engine, c) for c in list(engine.recent_calls)[-RECENT_CALLS:]],
+        message=engine.lobby_message[:200],
     )
 
 
@@ -166,6 +168,7 @@ def board(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Board:
                 remaining_quota=engine.remaining_quota(sid),
                 est_wait_min=engine.estimate_wait_minutes(sid, waiting),
                 open=config.schedules[sid].is_serving(local),
+                issuing=sid not in engine.issuing_stopped,
             )
         )
     return m.Board(
@@ -177,6 +180,7 @@ def board(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Board:
         gerai=tiles,
         services=services,
         calls=[_board_call(engine, c) for c in list(engine.recent_calls)[-BOARD_CALLS:]],
+        message=engine.lobby_message[:200],
     )
 
 

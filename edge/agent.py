@@ -48,18 +48,22 @@ from antre.broker.link.outbox import Outbox
 from antre.broker.wire.feed import SiteFeed
 from antre.broker.wire.topics import SERVICE_STATE, Channel, Role, TopicError, Topics, parse
 from antre.edge.config import DeviceConfig
-from antre.hardware.display import DisplayContent, NumberDisplay
+from antre.hardware.display import DisplayContent, Mode, NumberDisplay
 from antre.hardware.gestures import Gesture
 from antre.hardware.printer import PrintResult, Ticket, TicketPrinter
 
 log = logging.getLogger(__name__)
 
 STATUS_TEXT = {"serving": "MELAYANI", "idle": "SIAP", "paused": "ISTIRAHAT", "closed": "TUTUP"}
+#: what each state of the central's looks like on the displays
+GERAI_MODES = {"serving": Mode.CALLING, "idle": Mode.IDLE, "paused": Mode.PAUSED, "closed": Mode.CLOSED}
 NOTICE_SECONDS = 3.0
 #: a print acknowledgement is not a press: it is resent until answered, for up to this long
 PRINT_ACK_DEADLINE_S = 300.0
 #: how often the agent looks at its outbox (resends, deadlines, pings)
 TICK_S = 0.25
+#: how often the health loop looks at the printer, display and faults (a change is reported at once)
+CHANGE_POLL_S = 3.0
 #: a device clock this far from the central's is reported as a fault in health
 CLOCK_FAULT_S = 5.0
 #: a ping unanswered this long, with nothing else heard from the central, means the central is down
@@ -117,7 +121,7 @@ class EdgeAgent:
             TlsSettings(b.cafile) if b.cafile else None, keepalive=b.keepalive,
         )
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
-                                          version=__version__))
+                                          version=__version__, contract=m.CONTRACT))
         channels = [Channel.REPLY, Channel.PRINT] + ([Channel.STATE] if self.role is Role.GERAI else [])
         self.link = link_factory(LinkSpec(
             address,
@@ -144,7 +148,7 @@ class EdgeAgent:
         self._wake.set()
         self._jobs.put(None)
         offline = codec.encode(m.Presence(role=self.config.device.role, device=self.device, online=False,
-                                          version=__version__, ts=self.clock()))
+                                          version=__version__, ts=self.clock(), contract=m.CONTRACT))
         self.link.stop(final=[(self.topics.device(self.role, self.device, Channel.PRESENCE), offline, True)])
         for t in self._threads:
             if t.is_alive():
@@ -161,17 +165,20 @@ class EdgeAgent:
             if s is not None and s.services:
                 summed = self.feed.waiting_for(s.services)
                 waiting = waiting if summed is None else summed  # contract 1 central: its own count
-            if self.notice and self.notice[1] > time.monotonic():
-                status = self.notice[0]  # a refusal or a failure, for a few seconds
-            elif not self.link.connected.is_set():
-                status = "OFFLINE"
+            if not self.link.connected.is_set():
+                status, mode = "OFFLINE", Mode.OFFLINE
             elif self.central_lost:
-                status = "PUSAT OFFLINE"  # the broker is there, the central service is not
+                status, mode = "PUSAT OFFLINE", Mode.OFFLINE  # the broker is there, the central service is not
             elif s is None:
-                status = "MENUNGGU DATA"
+                status, mode = "MENUNGGU DATA", Mode.WAITING
             else:
-                status = STATUS_TEXT.get(s.status, s.status.upper())
-            return DisplayContent(name=name, number=number, waiting=waiting, status=status)
+                status, mode = STATUS_TEXT.get(s.status, s.status.upper()), GERAI_MODES.get(s.status, Mode.IDLE)
+                if mode is Mode.CALLING and number is None:
+                    mode = Mode.IDLE
+            if self.notice and self.notice[1] > time.monotonic():
+                status = self.notice[0]  # a refusal or a failure, for a few seconds (the mode stays)
+            return DisplayContent(name=name, number=number, waiting=waiting, status=status, mode=mode,
+                                  label=str(s.number) if s else "", agency=s.agency if s else "")
 
     def shown_state(self) -> m.GeraiState | None:
         """The gerai's state as its display shows it: under contract 2 with the waiting count
@@ -469,12 +476,26 @@ class EdgeAgent:
         )
 
     def _health_loop(self) -> None:
-        while not self._stop.wait(self.config.health_interval_s):
-            if self.link.connected.is_set():
-                payload = codec.encode(self.health())
-                # retained: `antre status` shows each device's last report, even of one now offline
-                self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), payload, qos=0,
-                                  retain=True)
+        """A report every ``health_interval_s``, and at once (within :data:`CHANGE_POLL_S`) when the printer,
+        the display, the buttons or the faults change: technicians are told of a dead printer within
+        seconds (the operations console's alarm), not at the next periodic report."""
+        interval = self.config.health_interval_s
+        last_sent = -float(interval)
+        last_key: tuple[object, ...] | None = None
+        while not self._stop.wait(min(CHANGE_POLL_S, interval)):
+            if not self.link.connected.is_set():
+                last_key = None  # report again as soon as the link is back
+                continue
+            health = self.health()
+            key = (health.printer, health.display, health.buttons, tuple(health.faults))
+            if key == last_key and time.monotonic() - last_sent < interval:
+                continue
+            if last_key is not None and key != last_key:
+                log.info("health changed: printer %s, display %s, buttons %s, faults %s", *key)
+            last_key, last_sent = key, time.monotonic()
+            # retained: `antre status` shows each device's last report, even of one now offline
+            self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), codec.encode(health),
+                              qos=0, retain=True)
 
 
 def cpu_temperature(path: str = "/sys/class/thermal/thermal_zone0/temp") -> float | None:

@@ -19,8 +19,13 @@ Example::
     double = "recall"
     hold = "no_show"
 
-    [display]
-    type = "ssd1306"          # sh1106, max7219, none
+    [display]                 # the staff's, on the desk
+    type = "ssd1306"          # sh1106, max7219 (seven-segment), max7219-matrix, hdmi, none
+
+    [public_display]          # the citizens', above the counter (optional)
+    type = "max7219-matrix"   # or hdmi
+    modules = 8
+    spi_device = 1            # CE1: the staff's MAX7219, if any, is on CE0
 
     [printer]
     port = "/dev/serial0"
@@ -30,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import os
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -58,6 +64,8 @@ class DeviceSection(_Strict, frozen=True, kw_only=True):
     role: Literal["gerai", "kiosk"] = "gerai"
     id: Ident
     name: Annotated[str, Meta(max_length=60)] = ""
+    #: the site's time zone (the site file's site.timezone): the selftest's ticket shows the site's time
+    timezone: Annotated[str, Meta(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64)] | None = None
 
 
 class BrokerSection(_Strict, frozen=True, kw_only=True):
@@ -84,8 +92,13 @@ class GestureSection(_Strict, frozen=True, kw_only=True):
     hold_ms: Annotated[int, Meta(ge=300, le=10000)] = 1200
 
 
+DisplayType = Literal["ssd1306", "sh1106", "max7219", "max7219-matrix", "hdmi", "none"]
+
+
 class DisplaySection(_Strict, frozen=True, kw_only=True):
-    type: Literal["ssd1306", "sh1106", "max7219", "none"] = "none"
+    """A display: the staff's ([display]) or the citizens' above the counter ([public_display])."""
+
+    type: DisplayType = "none"
     mock: bool = False  # deprecated: mock hardware is chosen at run time (--mock), never here
     width: Annotated[int, Meta(ge=32, le=256)] = 128
     height: Annotated[int, Meta(ge=16, le=128)] = 64
@@ -93,7 +106,16 @@ class DisplaySection(_Strict, frozen=True, kw_only=True):
     i2c_address: Annotated[int, Meta(ge=0x03, le=0x77)] = 0x3C
     spi_port: Annotated[int, Meta(ge=0, le=10)] = 0
     spi_device: Annotated[int, Meta(ge=0, le=10)] = 0
+    #: max7219 (seven-segment): 4 or 8 digits
     digits: Literal[4, 8] = 8
+    #: max7219-matrix: 8x8 modules in the chain, and how they are mounted (luma.led_matrix's options;
+    #: the common four-in-one FC-16 boards need block_orientation = -90)
+    modules: Literal[4, 8] = 4
+    block_orientation: Literal[0, 90, -90, 180] = -90
+    rotate: Literal[0, 1, 2, 3] = 0
+    reverse_order: bool = False
+    #: hdmi: "native" (the screen's own mode, full screen) or WIDTHxHEIGHT
+    resolution: Annotated[str, Meta(pattern=r"^(native|[0-9]{3,4}x[0-9]{3,4})$")] = "native"
 
 
 class PrinterSection(_Strict, frozen=True, kw_only=True):
@@ -114,6 +136,8 @@ class _File(_Strict, frozen=True, kw_only=True):
     button: list[ButtonSection] = []
     gestures: GestureSection = GestureSection()
     display: DisplaySection = DisplaySection()
+    #: the citizens' display above the counter (a dot-matrix chain or an HDMI screen), beside the staff's
+    public_display: DisplaySection = DisplaySection()
     printer: PrinterSection | None = None
     tickets: TicketSection | None = None
     health_interval_s: Annotated[int, Meta(ge=5, le=3600)] = 30
@@ -131,6 +155,17 @@ _MOCK_MOVED = ("mock hardware is chosen when the agent starts (`antre edge run -
                "never in the device file: remove this line")
 
 
+def _bus(display: DisplaySection) -> tuple[str, int, int] | None:
+    """Where a display is wired: ("SPI", port, chip select), ("I2C", port, address), ("HDMI", 0, 0)."""
+    if display.type in ("max7219", "max7219-matrix"):
+        return ("SPI", display.spi_port, display.spi_device)
+    if display.type in ("ssd1306", "sh1106"):
+        return ("I2C", display.i2c_port, display.i2c_address)
+    if display.type == "hdmi":
+        return ("HDMI", 0, 0)
+    return None
+
+
 def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
     cfg = parse_toml(text, _File, source, EdgeConfigError)
     # Older files (antre 0.1) carried `mock = false` lines: accepted; `true` is refused, so a
@@ -139,6 +174,19 @@ def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
                        ("printer.mock", cfg.printer.mock if cfg.printer else False)):
         if value:
             raise EdgeConfigError(source, key, _MOCK_MOVED)
+    if cfg.device.timezone is not None:
+        try:
+            zoneinfo.ZoneInfo(cfg.device.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise EdgeConfigError(source, "device.timezone", f"unknown time zone {cfg.device.timezone!r} "
+                                  "(e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)") from None
+    for key, section in (("display", cfg.display), ("public_display", cfg.public_display)):
+        if section.resolution != "native" and section.type != "hdmi":
+            raise EdgeConfigError(source, f"{key}.resolution", "only an hdmi display has a resolution")
+    staff, public = _bus(cfg.display), _bus(cfg.public_display)
+    if staff is not None and staff == public:
+        raise EdgeConfigError(source, "public_display", f"on the same {staff[0]} as [display]: give it its own "
+                              "chip select (spi_device = 1: CE1) or I2C address")
     names = [b.name for b in cfg.button]
     if len(set(names)) != len(names):
         raise EdgeConfigError(source, "button", "two buttons have the same name")

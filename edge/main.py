@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -16,10 +15,8 @@ from antre.broker.admin import credentials as creds
 from antre.broker.admin.acl import Identity
 from antre.broker.wire.topics import Role, check_id
 from antre.edge.config import EdgeConfigError, load_device, parse_device
+from antre.edge.selftest import NETWORK_TIMEOUT, PATTERN_SECONDS
 from antre.edge.setup import assemble
-from antre.hardware.display import DisplayContent
-from antre.hardware.gestures import Gesture
-from antre.hardware.printer import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -50,60 +47,48 @@ def run(config_path: str, *, mock: bool | None = None) -> int:
 
 
 def selftest(config_path: str, out: TextIO, ask: Callable[[str], None] | None = None, timeout: float = 15.0,
-             *, mock: bool | None = None) -> int:
-    """For a technician at the gerai: test pattern, test ticket and printer status, each button in turn."""
+             *, mock: bool | None = None, confirm: Callable[[str], bool | None] | None = None,
+             pattern_seconds: float = PATTERN_SECONDS, network_timeout: float = NETWORK_TIMEOUT) -> int:
+    """For a technician at the gerai (:mod:`antre.edge.selftest`): the broker, the credentials, the device's
+    own topics to the central and back, each display's test pattern, the printer's status and a test ticket
+    with the site's time, each button in turn.  Exit status 1 when anything failed."""
+    from antre.edge import selftest as checks
+
     config = load_device(config_path)
     assembly = assemble(config, mock=mock)
-    agent, failures = assembly.agent, 0
     try:
-        for fault in agent.hw.faults:
-            out.write(f"FAULT  {fault}\n")
-            failures += 1
-        if agent.hw.display is not None:
-            agent.hw.display.test_pattern()
-            out.write("OK     display: test pattern shown (check every pixel row lights)\n")
-            agent.hw.display.show(DisplayContent(config.device.id, "A000", 0, "UJI"))
-        else:
-            out.write("-      display: none configured\n")
-        if agent.hw.printer is not None:
-            status = agent.hw.printer.status()
-            out.write(f"{'OK    ' if status.value in ('ok', 'paper_near_end') else 'FAULT '} printer status: "
-                      f"{status.value}\n")
-            result = agent.hw.printer.print_ticket(Ticket(
-                site_name="UJI CETAK / TEST PRINT", agency_name=f"{config.device.role} {config.device.id}",
-                service_name="Tiket uji teknisi", number="T000", ticket_id="00000000-T000",
-                issued_text=time.strftime("%Y-%m-%d %H:%M"), ahead=0, est_wait_min=None))
-            out.write(f"{'OK    ' if result.ok else 'FAULT '} test ticket: {result.status.value} {result.detail}\n")
-            failures += 0 if result.ok else 1
-        else:
-            out.write("-      printer: none configured\n")
-        if assembly.buttons is not None:
-            for spec in config.button:
-                seen = threading.Event()
-                previous = assembly.buttons.on_gesture
-
-                def watch(name: str, gesture: Gesture, want: str = spec.name, flag: threading.Event = seen) -> None:
-                    if name == want:
-                        flag.set()
-
-                assembly.buttons.on_gesture = watch
-                (ask or (lambda text: out.write(text + "\n")))(f"...    press button '{spec.name}' (GPIO{spec.pin})")
-                ok = seen.wait(timeout)
-                assembly.buttons.on_gesture = previous
-                out.write(f"{'OK    ' if ok else 'FAULT '} button {spec.name}: "
-                          f"{'works' if ok else f'no press within {timeout:.0f} s'}\n")
-                failures += 0 if ok else 1
-        else:
-            out.write("-      buttons: none configured\n")
+        report = checks.run(config, assembly, out, ask=ask, confirm=confirm, button_timeout=timeout,
+                            pattern_seconds=pattern_seconds, network_timeout=network_timeout)
     finally:
         assembly.close()
-    out.write("selftest passed\n" if failures == 0 else f"selftest: {failures} fault(s)\n")
-    return 0 if failures == 0 else 1
+    return 1 if report.failed else 0
+
+
+def terminal_confirm(question: str, stream_in: TextIO | None = None, out: TextIO | None = None) -> bool | None:
+    """Ask ``question`` on the terminal: True for yes, False for no, None when no terminal can answer."""
+    import sys
+
+    stream_in = stream_in or sys.stdin
+    out = out or sys.stdout
+    if not stream_in.isatty():
+        return None
+    while True:
+        out.write(f"?      {question} ")
+        out.flush()
+        answer = stream_in.readline()
+        if not answer:
+            return None
+        word = answer.strip().lower()
+        if word in ("y", "ya", "yes"):
+            return True
+        if word in ("n", "t", "tidak", "no"):
+            return False
 
 
 def provision(*, site: str, role: str, device: str, host: str, port: int, credentials: str, out: str,
               display: str, printer: str | None, paper_mm: int, buttons: list[str], service: str | None,
-              mock: bool) -> Path:
+              mock: bool, timezone: str | None = None, name: str = "", public_display: str = "none",
+              modules: int = 4) -> Path:
     """Write a device config from the site's credentials file, validating every value."""
     check_id(site, "site")
     check_id(device, role)
@@ -114,7 +99,9 @@ def provision(*, site: str, role: str, device: str, host: str, port: int, creden
     lines = [
         "# antre device config, written by `antre edge provision`. Contains this device's secret: mode 0600.",
         "",
-        "[device]", f'site = "{site}"', f'role = "{role}"', f'id = "{device}"', "",
+        "[device]", f'site = "{site}"', f'role = "{role}"', f'id = "{device}"',
+        *([f"name = {_toml_string(name)}"] if name else []),
+        *([f'timezone = "{timezone}"'] if timezone else []), "",
         "[broker]", f'host = "{host}"', f"port = {port}", f'password = "{secret.password(who)}"', "",
     ]
     for spec in buttons:  # name:pin:press[:double[:hold]]
@@ -126,6 +113,13 @@ def provision(*, site: str, role: str, device: str, host: str, port: int, creden
         lines += ["[[button]]", f'name = "{name}"', f"pin = {pin}"]
         lines += [f'{k} = "{a}"' for k, a in zip(keys, actions)] + [""]
     lines += ["[display]", f'type = "{display}"', ""]
+    if public_display != "none":
+        lines += ["[public_display]", f'type = "{public_display}"']
+        if public_display == "max7219-matrix":
+            lines.append(f"modules = {modules}")
+            if display in ("max7219", "max7219-matrix"):
+                lines.append("spi_device = 1  # CE1 (pin 26): the staff's MAX7219 is on CE0")
+        lines.append("")
     if printer or (mock and role == "kiosk"):  # a laptop's test kiosk gets a (mock) printer for its tickets
         lines += ["[printer]", f'port = "{printer or "mock"}"', f"paper_mm = {paper_mm}", ""]
     if service:
@@ -140,3 +134,8 @@ def provision(*, site: str, role: str, device: str, host: str, port: int, creden
     return path
 
 
+def _toml_string(text: str) -> str:
+    """A TOML basic string (a gerai's name may hold quotes or backslashes)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)

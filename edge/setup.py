@@ -17,9 +17,9 @@ from typing import Any
 
 from antre.broker.link.base import LinkFactory
 from antre.edge.agent import EdgeAgent, Hardware
-from antre.edge.config import DeviceConfig
+from antre.edge.config import DeviceConfig, DisplaySection
 from antre.hardware.buttons import ButtonPad, ButtonSpec
-from antre.hardware.display import open_display
+from antre.hardware.display import DisplayGroup, NumberDisplay, open_display
 from antre.hardware.gestures import GestureTiming
 from antre.hardware.mock_printer import MockPrinter
 from antre.hardware.printer import SerialPrinter
@@ -52,6 +52,14 @@ class Assembly:
 MOCK_ENV = "ANTRE_MOCK"
 
 
+def build_display(d: DisplaySection, *, mock: bool, emulator: bool = False) -> NumberDisplay | None:
+    """The display of a ``[display]`` or ``[public_display]`` section (None for ``type = "none"``)."""
+    return open_display(d.type, mock=mock, width=d.width, height=d.height, i2c_port=d.i2c_port,
+                        i2c_address=d.i2c_address, spi_port=d.spi_port, spi_device=d.spi_device, digits=d.digits,
+                        modules=d.modules, block_orientation=d.block_orientation, rotate=d.rotate,
+                        reverse_order=d.reverse_order, resolution=d.resolution, emulator=emulator)
+
+
 def mock_from_env(environ: dict[str, str] | None = None) -> tuple[bool, bool]:
     """``(mock, emulator)`` from ``ANTRE_MOCK``: unset, ``0`` or empty: real hardware."""
     value = (os.environ if environ is None else environ).get(MOCK_ENV, "").strip().lower()
@@ -67,14 +75,17 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
     mock = env_mock if mock is None else mock
     emulator = env_emulator if emulator is None else emulator
     hw = Hardware()
-    d = config.display
-    try:
-        hw.display = open_display(d.type, mock=mock, width=d.width, height=d.height, i2c_port=d.i2c_port,
-                                  i2c_address=d.i2c_address, spi_port=d.spi_port, spi_device=d.spi_device,
-                                  digits=d.digits, emulator=emulator)
-    except Exception as exc:  # the agent still runs, and reports the fault
-        hw.faults.append(f"display: {exc}")
-        log.error("display %s unavailable: %s", d.type, exc)
+    displays = []
+    for key, d in (("display", config.display), ("public_display", config.public_display)):
+        try:
+            display = build_display(d, mock=mock, emulator=emulator)
+        except Exception as exc:  # the agent still runs, and reports the fault
+            hw.faults.append(f"display: [{key}] {d.type}: {exc}")
+            log.error("display %s unavailable: %s", d.type, exc)
+            continue
+        if display is not None:
+            displays.append(display)
+    hw.display = displays[0] if len(displays) == 1 else DisplayGroup(displays) if displays else None
     mock_printer = None
     if config.printer is not None:
         p = config.printer

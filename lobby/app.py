@@ -224,6 +224,7 @@ class LobbyApp:
         with self._lock:
             feed_gerai = dict(self.feed.gerai)
             feed_services = dict(self.feed.services)
+            message = self.feed.calls.message if self.feed.calls is not None else ""
             online = dict(self.gerai_online)
             history = [c for c in self.history if room.shows_call(c.gerai, c.service)]
             current = self.current
@@ -273,7 +274,7 @@ class LobbyApp:
             services.append(ServiceRow(
                 sid, svc.name, self.site.agencies[svc.agency].short, svc.prefix,
                 st.waiting if st else None, st.remaining_quota if st else svc.daily_quota,
-                st.est_wait_min if st else None, st.open if st else True))
+                st.est_wait_min if st else None, st.open if st else True, st.issuing if st else True))
         return ScreenModel(
             site_name=self.site.site.short_name or self.site.site.name,
             zone_abbrev=self.site.zone_abbrev(local),
@@ -285,7 +286,7 @@ class LobbyApp:
             speaking=speaking,
             history=list(reversed(history)),
             connected=self.connected if connected is None else connected,
-            running_text=self.site.site.running_text,
+            running_text=message or self.site.site.running_text,  # the day's message from the console
             marquee_offset=now_mono if page_clock is None else 0.0,
             page_clock=now_mono if page_clock is None else page_clock,
             logo=room.logo,

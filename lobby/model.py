@@ -60,6 +60,8 @@ class ServiceRow:
     remaining_quota: int | None
     est_wait_min: int | None
     open: bool = True
+    #: tickets are issued today (a supervisor may stop issuing from the console)
+    issuing: bool = True
 
 
 @dataclass(frozen=True)

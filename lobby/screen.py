@@ -556,7 +556,7 @@ class Screen:
         badge = self._badge_width(m, "WW")
         waiting = max(self.width(m, "888", "read"), self.width(m, "menunggu", "near"))
         est = max(self.width(m, "\u00b1888 mnt", "near"), self.width(m, "perkiraan", "near"))
-        quota = max(self.width(m, "888", "near"), self.width(m, "sisa kuota", "near"))
+        quota = max(self.width(m, "888", "near"), self.width(m, "sisa kuota", "near"), self.width(m, "tutup", "near"))
         name = area.width - badge - waiting - est - quota - 5 * pad
         return {"badge": badge, "name": name, "waiting": waiting, "est": est, "quota": quota}
 
@@ -597,7 +597,7 @@ class Screen:
                 est = "\u2014" if s.est_wait_min is None else f"\u00b1{s.est_wait_min} mnt"
             self.text(surface, m, est, "near", MUTED if not s.open else TEXT, (x_est, cy), "midright",
                       region="services")
-            quota = "\u2014" if s.remaining_quota is None else str(s.remaining_quota)
+            quota = "tutup" if not s.issuing else "\u2014" if s.remaining_quota is None else str(s.remaining_quota)
             self.text(surface, m, quota, "near", OFFLINE if s.remaining_quota == 0 else TEXT, (x_quota, cy),
                       "midright", region="services")
 

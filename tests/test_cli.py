@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -267,46 +268,56 @@ def test_the_command_line_catches_the_error_root_only() -> None:
 # ------------------------------------------------------------------ --mock and ANTRE_MOCK
 
 
-def _device(tmp_path: Path, *extra: str) -> Path:
-    """A device file for real hardware: an SSD1306 display and a printer on a port that does not exist."""
+def _device(tmp_path: Path, *extra: str, site: Any = None) -> Path:
+    """A device file for real hardware: an SSD1306 display and a printer on a port that does not exist;
+    for the broker of ``site`` (a running test site) when given."""
     out = tmp_path / "g1.toml"
-    assert main(["edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
-                 "--credentials", str(_site(tmp_path)), "--out", str(out),
-                 "--serial-port", "/dev/antre-no-such-port", *extra]) == 0
+    where = ["--credentials", str(_site(tmp_path))] if site is None else [
+        "--credentials", str(site.credentials_path), "--broker-port", str(site.port)]
+    assert main(["edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1", *where,
+                 "--out", str(out), "--serial-port", "/dev/antre-no-such-port", "--timezone", "Asia/Makassar",
+                 *extra]) == 0
     return out
 
 
 def test_mock_or_antre_mock_selects_mock_hardware_for_the_selftest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    device = _device(tmp_path)
-    capsys.readouterr()
-    monkeypatch.delenv("ANTRE_MOCK", raising=False)
-    assert main(["edge", "selftest", "--config", str(device)]) == 1  # no such display or printer here
-    assert "FAULT  printer: " in capsys.readouterr().out
-    for argv, env in ((["edge", "selftest", "--config", str(device), "--mock"], None),
-                      (["edge", "--mock", "selftest", "--config", str(device)], None),
-                      (["edge", "selftest", "--config", str(device)], "1")):
-        if env is not None:
-            monkeypatch.setenv("ANTRE_MOCK", env)
-        assert main(argv) == 0, argv
-        out = capsys.readouterr().out
-        assert "OK     display: test pattern shown" in out and "OK     test ticket: ok" in out, out
-        assert "selftest passed" in out
-    monkeypatch.setenv("ANTRE_MOCK", "0")
-    assert main(["edge", "selftest", "--config", str(device)]) == 1
+    from tests.harness import running_site
+
+    with running_site("mosquitto", tmp_path / "site") as stack:
+        device = _device(tmp_path, site=stack.site)
+        capsys.readouterr()
+        monkeypatch.delenv("ANTRE_MOCK", raising=False)
+        fast = ["--pattern-seconds", "0.1"]
+        assert main(["edge", "selftest", "--config", str(device), *fast]) == 1  # no such display or printer here
+        assert "FAIL   printer: " in capsys.readouterr().out
+        for argv, env in ((["edge", "selftest", "--config", str(device), "--mock"], None),
+                          (["edge", "--mock", "selftest", "--config", str(device)], None),
+                          (["edge", "selftest", "--config", str(device)], "1")):
+            if env is not None:
+                monkeypatch.setenv("ANTRE_MOCK", env)
+            assert main(argv + fast) == 0, argv
+            out = capsys.readouterr().out
+            assert "OK     display oled: test pattern shown" in out and "OK     test ticket: ok" in out, out
+            assert "selftest passed" in out
+        monkeypatch.setenv("ANTRE_MOCK", "0")
+        assert main(["edge", "selftest", "--config", str(device), *fast]) == 1
 
 
 def test_the_hint_printed_by_provision_is_a_command_that_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tests.harness import running_site
+
     monkeypatch.delenv("ANTRE_MOCK", raising=False)
-    _device(tmp_path, "--mock")
-    printed = capsys.readouterr().out
-    hint = printed.split("test it at the gerai with: ")[1].strip()
-    argv = shlex.split(hint)
-    assert argv[0] == "antre" and "--mock" in argv
-    assert main(argv[1:]) == 0
+    with running_site("mosquitto", tmp_path / "site") as stack:
+        _device(tmp_path, "--mock", site=stack.site)
+        printed = capsys.readouterr().out
+        hint = printed.split("test it at the gerai with: ")[1].strip()
+        argv = shlex.split(hint)
+        assert argv[0] == "antre" and "--mock" in argv
+        assert main(argv[1:]) == 0
     assert "selftest passed" in capsys.readouterr().out
 
 

@@ -25,6 +25,7 @@ import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -45,18 +46,16 @@ EXECUTABLES = ("antre", ".venv/bin/antre", "/opt/antre/venv/bin/antre")
 NOT_RUN: dict[str, str] = {
     "make demo": "installs into .venv and plays the demo (the same demo runs in test_cli.py)",
     "make test": "the test suite this test is part of",
-    "sudo apt-get install -y python3-venv python3-lgpio i2c-tools": "installs Debian packages (root, network)",
     "sudo useradd --system": "creates a system account (root)",
     "sudo mkdir -p /opt/antre /etc/antre": "creates system directories (root)",
     "git clone <antre repository> /opt/antre/src": "a placeholder address; the checkout is this tree",
-    "python3 -m venv --system-site-packages /opt/antre/venv": "a venv under /opt (the Pi's layout)",
-    "/opt/antre/venv/bin/pip install '/opt/antre/src[pi]'": "installs into /opt from the network; "
-    "the installs per extra are tested from a built wheel",
-    "sudo install -o root -g antre -m 0640 /tmp/device.toml /etc/antre/device.toml": "root and the antre "
-    "account: the test copies the file to its scratch /etc/antre instead",
-    "sudo cp /opt/antre/src/edge/antre-edge.service /etc/systemd/system/": "installs a systemd unit (root); "
-    "the unit's ExecStart is parsed by test_systemd_units_run_a_command_antre_parses",
-    "sudo systemctl enable --now antre-edge": "starts a systemd service (root, systemd)",
+    "sudo python3 -m venv --system-site-packages /opt/antre/venv": "a venv under /opt (the Pi's layout); "
+    "tests/test_offline_install.py makes a fresh one and installs into it",
+    "sudo /opt/antre/venv/bin/pip install --no-index --find-links /media/usb/antre-wheels-aarch64": "the Pi's "
+    "aarch64 wheels into /opt; tests/test_offline_install.py installs this machine's wheelhouse the same way "
+    "with the network off, and resolves the aarch64 one offline",
+    "sudo systemctl stop antre-edge": "stops a systemd service (root, systemd)",
+    "sudo systemctl start antre-edge": "starts a systemd service (root, systemd)",
     "journalctl -u antre-edge -f": "follows the journal until interrupted (systemd)",
     "sudo apt-get install -y chrony": "installs Debian packages (root, network)",
     "sudo tee /etc/chrony/conf.d/antre.conf": "configures the machine's chrony (root)",
@@ -90,10 +89,23 @@ ANTRE_LINES_NOT_RUN: dict[str, str] = {
     "sudo -u antre /opt/antre/venv/bin/antre central --config /etc/antre/site.toml --new-epoch": "the restore "
     "procedure of an installed central (its log, its account); a central started with --new-epoch on a "
     "fresh log is tested in tests/test_faults.py",
+    ".venv/bin/antre edge wheelhouse --arch aarch64 --extra edge --extra hdmi --out var/antre-wheels-aarch64":
+    "downloads the Pi's wheels from PyPI (23 MB); tests/test_offline_install.py runs this same command and "
+    "resolves its result for aarch64 with the network off",
+}
+
+#: Root commands of README's shell blocks that run here in the scratch site, changed as said (a shell line
+#: prefix: why, and how)
+RUN_IN_SCRATCH: dict[str, str] = {
+    "sudo /opt/antre/venv/bin/antre edge setup": "run without sudo as `antre edge setup --root <scratch>/pi`: "
+    "the device file and the unit go under the scratch directory and systemctl --root enables the unit; "
+    "nobody presses the button, so its selftest fails (exit 1) and the unit is not enabled",
 }
 
 #: Inline ``antre ...`` commands of README.md that parse but do not run here, and why.
 INLINE_NOT_RUN: dict[str, str] = {
+    "antre console user add rina --role supervisor --config SITE.toml": "asks for a password on a terminal; "
+    "tests/test_console_browser.py adds accounts the same way with --password-stdin",
     "antre demo --headless --duration SECONDS": "the headless demo over MQTT takes about a minute; "
     "test_cli.py::test_headless_demo_over_mqtt plays it",
     "antre firmware deploy --serial-port /dev/ttyACM0 --config g05.toml": "needs a MicroPython board on USB: "
@@ -250,6 +262,8 @@ def test_every_shell_line_is_run_or_listed_with_its_reason() -> None:
     for line in lines:
         if antre_argv(line.text) is not None:
             continue
+        if any(line.text.startswith(prefix) for prefix in RUN_IN_SCRATCH):
+            continue
         reason = next((r for prefix, r in NOT_RUN.items() if line.text.startswith(prefix)), None)
         assert reason, f"README.md:{line.line}: {line.text!r} is neither run by this test nor in NOT_RUN"
         listed.update(p for p in NOT_RUN if line.text.startswith(p))
@@ -307,7 +321,7 @@ PENDING: set[tuple[str, ...]] = set()
 def test_commands_named_in_the_sources_exist() -> None:
     """Messages and docstrings that tell a person to run `antre ...` name a real command."""
     sources = [p for p in (ROOT / "antre").rglob("*.py")] + [
-        p for d in ("broker", "central", "edge", "lobby", "hardware") for p in (ROOT / d).rglob("*.py")]
+        p for d in ("broker", "central", "edge", "lobby", "hardware", "console") for p in (ROOT / d).rglob("*.py")]
     seen = 0
     for path in sources:
         for span in re.findall(r"`+(antre [a-z][a-z -]*?)(?: --[^`]*)?`+", path.read_text(encoding="utf-8")):
@@ -346,6 +360,8 @@ class Scratch:
         text = KUPANG.read_text(encoding="utf-8")
         assert text.count("\nport = 1883\n") == 1
         self.site = self.dir / "examples" / "kupang.toml"
+        assert text.count("\nport = 8480\n") == 1  # the operations console's
+        text = text.replace("\nport = 8480\n", f"\nport = {free_port()}\n")
         self.site.write_text(text.replace("\nport = 1883\n", f"\nport = {self.port}\n"), encoding="utf-8")
         script = Path(sys.executable).with_name("antre")
         self.exe = [str(script)] if script.exists() else [sys.executable, "-m", "antre"]
@@ -366,9 +382,12 @@ class Scratch:
             "/etc/antre/site.toml": self.site,
             "/etc/mosquitto/antre": self.dir / "etc" / "mosquitto" / "antre",
             "kupang-credentials.toml": self.credentials(),
-            "/tmp/device.toml": self.dir / "tmp" / "device.toml",
-            "/etc/antre/device.toml": self.dir / "etc" / "antre" / "device.toml",
+            "/tmp/g05.toml": self.dir / "tmp" / "g05.toml",
+            "/tmp/g05.png": self.dir / "tmp" / "g05.png",
+            "/media/usb/g05.toml": self.dir / "tmp" / "g05.toml",
+            "/etc/antre/device.toml": self.dir / "pi" / "etc" / "antre" / "device.toml",
             "g05.toml": self.dir / "g05.toml",
+            "192.168.10.2": "127.0.0.1",  # the central server's address: here, this machine
         }
         out = [str(paths.get(a, a)) for a in argv]
         if "mosquitto-config" in out and "--persistence" not in out:
@@ -415,6 +434,7 @@ LONG_RUNNING: dict[tuple[str, ...], Callable[[Scratch, Running], bool]] = {
     ("broker", "run"): _ready_broker,
     ("central", "run"): lambda s, r: "antre central ready" in r.output(),
     ("lobby", "run"): lambda s, r: "connected to 127.0.0.1" in r.output(),
+    ("console", "run"): lambda s, r: "antre console ready" in r.output(),
 }
 
 #: commands whose exit status in the scratch site is not 0, and why
@@ -425,8 +445,15 @@ EXIT_STATUS: dict[tuple[str, ...], tuple[int, str]] = {
 #: commands that wait for a person, run in the background; their status without one, and why
 WAITS_FOR_A_PERSON: dict[tuple[str, ...], tuple[int, str]] = {
     ("edge", "selftest"): (1, "nobody presses the gerai's button in a test: the selftest reports "
-                              "'FAULT  button panggil: no press within 15 s' and exits 1"),
+                              "'FAIL   button panggil: no press seen within 15 s' and exits 1"),
 }
+
+#: what the selftests of README's commands must report in the scratch site (all but the button)
+SELFTEST_LINES = ("OK     broker: 127.0.0.1:", "OK     credentials: the broker accepted gerai.g05",
+                  "OK     own topics: antre/v1/kupang/gerai/g05/cmd -> central",
+                  "OK     display oled: test pattern shown for 3 s", "OK     display matrix: test pattern shown for 3 s",
+                  "OK     printer status: ok", "OK     test ticket: ok: printed", " WITA (the central's clock)",
+                  "FAIL   button panggil: no press seen within 15 s (GPIO17, pin 11)")
 
 
 def test_readme_commands_run_in_a_scratch_site(tmp_path: Path) -> None:
@@ -465,13 +492,19 @@ def test_readme_commands_run_in_a_scratch_site(tmp_path: Path) -> None:
 
     try:
         (s.dir / "g05.toml").write_text(_node_file(), encoding="utf-8")
+        (s.dir / "tmp").mkdir()
         for line in shell_lines():
             argv = antre_argv(line.text)
             if argv is None:
-                if line.text.startswith("sudo install -o root -g antre -m 0640 /tmp/device.toml"):  # to the scratch /etc
-                    target = s.dir / "etc" / "antre"
-                    target.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(s.dir / "tmp" / "device.toml", target / "device.toml")
+                if any(line.text.startswith(prefix) for prefix in RUN_IN_SCRATCH):  # `sudo .../antre edge setup`
+                    setup = s.substitute(shlex.split(line.text)[2:]) + ["--root", str(s.dir / "pi")]
+                    result = s.run(setup)
+                    assert result.returncode == 1, (line.text, result.stdout, result.stderr)
+                    for expected in SELFTEST_LINES + ("antre-edge.service NOT enabled",):
+                        assert expected in result.stdout, (expected, result.stdout)
+                    assert (s.dir / "pi" / "etc" / "systemd" / "system" / "antre-edge.service").exists()
+                    ran.add(("edge", "setup"))
+                    executed.append(f"README.md:{line.line}: {line.text} (as {' '.join(setup)})")
                 continue
             origin = f"README.md:{line.line}"
             if line.text in ANTRE_LINES_NOT_RUN:
@@ -502,17 +535,18 @@ def test_readme_commands_run_in_a_scratch_site(tmp_path: Path) -> None:
         for origin, r, expected in background:
             status = r.proc.wait(timeout=60)
             assert status == expected, f"{origin}: exit {status}, expected {expected}\n{r.output()}"
-            assert "OK     display: test pattern shown" in r.output(), r.output()
-            assert "OK     test ticket: ok" in r.output(), r.output()
-            assert "FAULT  button panggil: no press within 15 s" in r.output(), r.output()
+            for expected in SELFTEST_LINES:
+                assert expected in r.output(), (expected, r.output())
     finally:
         statuses = s.stop_all()
     for argv, status in statuses.items():
         assert status == 0, f"{argv}: exit {status} after SIGTERM"
-    assert len(background) == 2  # the selftests of README and of provision's hint
-    assert {("broker", "run"), ("central", "run"), ("lobby", "run"), ("lobby", "say"), ("edge", "provision"),
-            ("edge", "selftest"), ("broker", "mosquitto-config"), ("audit",), ("check-config",), ("demo",),
-            ("firmware", "config"), ("quarantine",), ("--help",)} <= ran
+    assert len(background) == 1  # README's selftest by hand
+    assert {("broker", "run"), ("central", "run"), ("lobby", "run"), ("lobby", "say"), ("edge", "bundle"),
+            ("edge", "setup"), ("edge", "selftest"), ("broker", "mosquitto-config"), ("audit",), ("check-config",),
+            ("demo",), ("firmware", "config"), ("quarantine",), ("--help",)} <= ran
+    assert stat.S_IMODE((s.dir / "tmp" / "g05.toml").stat().st_mode) == 0o600  # the bundle, and its QR code
+    assert (s.dir / "tmp" / "g05.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print("\n".join(["executed:"] + executed + s.report))
 
 

@@ -18,17 +18,18 @@ LEAVES = [
     "demo", "check-config", "audit", "quarantine",
     "central run", "central check-log",
     "broker run", "broker mosquitto-config",
-    "edge run", "edge selftest", "edge provision",
+    "edge run", "edge selftest", "edge setup", "edge provision", "edge bundle", "edge wheelhouse",
     "lobby run", "lobby render", "lobby say", "lobby voicepack build", "lobby voicepack check",
     "firmware config", "firmware deploy",
     "backup", "status",
+    "console run", "console user add", "console user passwd", "console user remove", "console user list",
 ]
-GROUPS = ["central", "broker", "edge", "lobby", "lobby voicepack", "firmware"]
+GROUPS = ["central", "broker", "edge", "lobby", "lobby voicepack", "firmware", "console", "console user"]
 
 #: what a metavar may say (choices print as {a,b})
 METAVARS = {"FILE", "DIR", "HOST", "PORT", "ADDRESS", "SECONDS", "DATE", "ID", "N", "USER", "TTY", "WxH",
             "NAME", "TICKET", "GERAI", "SITE.toml", "DEVICE.toml", "NODE.toml", "NAME:PIN:PRESS[:DOUBLE[:HOLD]]",
-            "COMMAND", "SUBCOMMAND"}
+            "COMMAND", "SUBCOMMAND", "ZONE", "PNG", "URL", "X.Y", "EXTRA"}
 
 
 def test_the_command_tree_has_a_leaf_for_every_service() -> None:

@@ -29,6 +29,13 @@ SAMPLES: list[tuple[str, m.Message]] = [
     ("cmd", m.Resume(id="g1-00000008")),
     ("cmd", m.PrintAck(id="k1-00000003", job="p-20231117-A012", ok=True)),
     ("cmd", m.Ping(id="g1-00000009", ts=T)),
+    # the operations console's (issue 15)
+    ("cmd", m.StopIssuing(id="c-00000001", service="ktp", reason="kapasitas habis")),
+    ("cmd", m.ResumeIssuing(id="c-00000002", service="ktp")),
+    ("cmd", m.SetQuota(id="c-00000003", service="ktp", quota=120)),
+    ("cmd", m.LobbyMessage(id="c-00000004", text="Layanan KTP-el hari ini sampai pukul 14.00")),
+    ("cmd", m.ConsoleCommand(id="c-00000005", ts=T, user="siti", user_role="staff", gerai="g1",
+                             command=m.Transfer(id="c-00000005", service="kk", note="ke KK"))),
     ("reply", m.Reply(cmd="g1-00000001", ok=False, code="gerai_busy", ts=T)),
     ("state", m.GeraiState(gerai="g1", number=1, name="Gerai 1", status="idle", waiting=0, rev=1, ts=T)),
     ("print", m.PrintJob(job="p-20231117-A012", ticket_id="20231117-A012", ticket="A012", service="ktp",

@@ -183,52 +183,57 @@ def test_provision_writes_a_valid_private_config_and_selftest_runs_it(tmp_path: 
     from antre.cli import main
     from antre.edge.main import selftest
 
-    site = Site(tmp_path, free_port())
-    out = tmp_path / "dev" / "g1.toml"
-    assert main(["edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
-                 "--credentials", str(site.credentials_path), "--out", str(out), "--mock", "--serial-port", "mock",
-                 "--button", "panggil:17:call_next:recall:no_show", "--service", "ktp"]) == 0
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    config = parse_device(out.read_text(), str(out))
-    assert config.broker.password == site.secrets.password(Identity(Role.GERAI, "g1"))
-    assert config.button[0].double == "recall"
+    with running_site("mosquitto", tmp_path) as stack:
+        site = stack.site
+        out = tmp_path / "dev" / "g1.toml"
+        assert main(["edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
+                     "--broker-port", str(site.port), "--credentials", str(site.credentials_path), "--out", str(out),
+                     "--mock", "--serial-port", "mock", "--button", "panggil:17:call_next:recall:no_show",
+                     "--service", "ktp", "--timezone", "Asia/Makassar"]) == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        config = parse_device(out.read_text(), str(out))
+        assert config.broker.password == site.secrets.password(Identity(Role.GERAI, "g1"))
+        assert config.button[0].double == "recall" and config.device.timezone == "Asia/Makassar"
 
-    report = io.StringIO()
-    pressed = threading.Event()
+        report = io.StringIO()
+        pressed = threading.Event()
 
-    def technician(prompt: str) -> None:  # presses the button the selftest asks for
-        report.write(prompt + "\n")
-        pressed.set()
+        def technician(prompt: str) -> None:  # presses the button the selftest asks for
+            report.write(prompt + "\n")
+            if "press button" in prompt:
+                pressed.set()
 
-    result: list[int] = []
-    import antre.edge.setup as setup_mod
+        result: list[int] = []
+        import antre.edge.setup as setup_mod
 
-    original = setup_mod.assemble
+        original = setup_mod.assemble
 
-    def assemble_and_press(cfg, **kwargs):  # type: ignore[no-untyped-def]
-        assembly = original(cfg, **kwargs)
+        def assemble_and_press(cfg, **kwargs):  # type: ignore[no-untyped-def]
+            assembly = original(cfg, **kwargs)
 
-        def press_when_asked() -> None:
-            if pressed.wait(10):
-                pin = assembly.pin_factory.pin(17)
-                pin.drive_low()
-                pin.drive_high()
+            def press_when_asked() -> None:
+                if pressed.wait(20):
+                    pin = assembly.pin_factory.pin(17)
+                    pin.drive_low()
+                    threading.Event().wait(0.1)  # a finger on the button, longer than the debounce
+                    pin.drive_high()
 
-        threading.Thread(target=press_when_asked, daemon=True).start()
-        return assembly
+            threading.Thread(target=press_when_asked, daemon=True).start()
+            return assembly
 
-    import antre.edge.main as edge_main
+        import antre.edge.main as edge_main
 
-    edge_main.assemble = assemble_and_press  # type: ignore[assignment]
-    try:
-        result.append(selftest(str(out), report, ask=technician, timeout=10, mock=True))
-    finally:
-        edge_main.assemble = original  # type: ignore[assignment]
+        edge_main.assemble = assemble_and_press  # type: ignore[assignment]
+        try:
+            result.append(selftest(str(out), report, ask=technician, timeout=10, mock=True, pattern_seconds=0.2))
+        finally:
+            edge_main.assemble = original  # type: ignore[assignment]
     text = report.getvalue()
     assert result == [0], text
-    assert "OK     display: test pattern shown" in text
+    assert "OK     own topics:" in text
+    assert "OK     display oled: test pattern shown" in text
     assert "OK     printer status: ok" in text and "OK     test ticket: ok" in text
-    assert "OK     button panggil: works" in text
+    assert "OK     button panggil: pressed and seen" in text
 
 
 def test_provision_rejects_bad_values(tmp_path: Path) -> None:

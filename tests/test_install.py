@@ -170,6 +170,9 @@ credentials = "credentials.toml"
 
 [store]
 path = "var/central.db"
+
+[console]
+database = "var/console.db"
 """, encoding="utf-8")
     return path
 
@@ -234,22 +237,21 @@ def test_embedded_broker_and_central_extras_run(install: dict[str, Venv], tmp_pa
 
 def test_gerai_extra_has_no_pygame_nor_amqtt_and_runs_its_selftest(install: dict[str, Venv], tmp_path: Path,
                                                                     request: pytest.FixtureRequest) -> None:
-    from antre.broker.admin import credentials as creds
-    from antre.central.config import load_site
-
     edge = install["edge"]
     dists = edge.distributions()
     forbidden = {"pygame", "amqtt", "prometheus-client", "typer", "pydantic", "psutil"} & set(dists)
     assert not forbidden, f"the gerai install pulls {sorted(forbidden)}"
-    config = load_site(ROOT / "examples" / "kupang.toml")
-    cred = tmp_path / "kupang-credentials.toml"
-    creds.ensure(cred, config.site_id, config.identities())
-    device = tmp_path / "g05.toml"
-    edge.run("edge", "provision", "--site", "kupang", "--id", "g05", "--broker-host", "192.168.10.2",
-             "--credentials", str(cred), "--printer", "/dev/serial0", "--service", "ktp-el", "--mock",
-             "--out", str(device))
-    selftest = edge.run("edge", "selftest", "--config", str(device), "--button-timeout", "0", "--mock")
-    assert "selftest passed" in selftest.stdout, selftest.stdout
+    from tests.harness import running_site
+
+    device = tmp_path / "g1.toml"
+    with running_site("mosquitto", tmp_path / "site") as stack:  # the selftest's round trip needs a central
+        edge.run("edge", "provision", "--site", "test", "--id", "g1", "--broker-host", "127.0.0.1",
+                 "--broker-port", str(stack.site.port), "--credentials", str(stack.site.credentials_path),
+                 "--printer", "/dev/serial0", "--service", "ktp", "--mock", "--timezone", "Asia/Makassar",
+                 "--out", str(device))
+        selftest = edge.run("edge", "selftest", "--config", str(device), "--button-timeout", "0", "--mock",
+                            "--pattern-seconds", "0.5")
+    assert "OK     own topics:" in selftest.stdout and "selftest passed" in selftest.stdout, selftest.stdout
     size = edge.site_packages_bytes()
     _note(request, f"install: the gerai extra antre[edge]: {len(dists)} distributions "
                    f"({', '.join(sorted(dists))}), {size / 1e6:.1f} MB in site-packages, no pygame, no amqtt")
@@ -284,3 +286,60 @@ def test_demo_extra_plays_the_morning(install: dict[str, Venv]) -> None:
     demo = install["demo"]
     out = demo.run("demo", "--engine-only", "--date", "2026-11-20", timeout=300).stdout
     assert "A001" in out
+
+
+def test_console_extra_serves_its_pages_and_assets(install: dict[str, Venv], tmp_path: Path) -> None:
+    """The console's templates and vendored htmx ship in the wheel: sign in from a fresh venv."""
+    import http.client
+    import re
+
+    broker_venv, central_venv, console_venv = install["embedded-broker"], install["central"], install["console"]
+    dists = console_venv.distributions()
+    assert {"starlette", "uvicorn", "jinja2", "sse-starlette"} <= set(dists)
+    assert "pygame" not in dists and "amqtt" not in dists and "playwright" not in dists
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    port, http_port = free_port(), free_port()
+    site = _site_file(site_dir, port, free_port())
+    procs: list[tuple[subprocess.Popen[bytes], Path]] = []
+    try:
+        broker_log = tmp_path / "broker.log"
+        procs.append((broker_venv.popen("broker", "--config", str(site), log=broker_log), broker_log))
+        wait_for(lambda: port_open(port), 30, "the embedded broker to listen")
+        central_log = tmp_path / "central.log"
+        procs.append((central_venv.popen("central", "--config", str(site), log=central_log), central_log))
+        wait_for(lambda: "antre central ready" in central_log.read_text(), 60, "the central to be ready")
+        add = subprocess.run([str(console_venv.antre), "console", "user", "add", "rina", "--role", "supervisor",
+                              "--password-stdin", "--config", str(site)], input="rahasia-rina\n", text=True,
+                             capture_output=True, cwd=console_venv.work, env=_clean_env(), timeout=60)
+        assert add.returncode == 0, add.stderr
+        console_log = tmp_path / "console.log"
+        procs.append((console_venv.popen("console", "run", "--config", str(site), "--http-port", str(http_port),
+                                         log=console_log), console_log))
+        wait_for(lambda: "antre console ready" in console_log.read_text(), 60, "the console to be ready")
+        conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+        conn.request("GET", "/login")
+        answer = conn.getresponse()
+        page = answer.read().decode()
+        assert answer.status == 200 and "Masuk ke konsol" in page
+        cookie = (answer.getheader("set-cookie") or "").split(";", 1)[0]
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        for asset in ("/static/vendor/htmx-2.0.11.min.js", "/static/vendor/htmx-ext-sse-2.2.4.min.js",
+                      "/static/console.css", "/static/console.js", "/static/vendor/LICENSE-htmx.txt"):
+            conn.request("GET", asset)
+            got = conn.getresponse()
+            assert got.status == 200 and got.read(), asset
+        conn.request("POST", "/login", body=f"csrf={token}&name=rina&password=rahasia-rina&next=",
+                     headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 303, console_log.read_text()
+        conn.close()
+        for proc, log in reversed(procs):
+            assert _stop(proc, log) == 0, log.read_text()
+        procs = []
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)

@@ -4,6 +4,8 @@
 * A gerai agent imports nothing of the central or the lobby, and no pygame or amqtt.
 * A lobby imports nothing of the queue engine, its log or its service (it reads the
   site file), and no amqtt.
+* The operations console imports no pygame, no hardware, no edge agent, no amqtt: it is a
+  web application on MQTT; the queue engine and the log it reads are the central's own.
 * Nothing imports the bare role folders (``broker``, ``central``...): one namespace,
   ``antre.*``, or two copies of a module could exist side by side.
 """
@@ -19,7 +21,7 @@ import pytest
 import antre
 from tests.conftest import ROOT
 
-ROLES = ["broker", "central", "edge", "hardware", "lobby"]
+ROLES = ["broker", "central", "edge", "hardware", "lobby", "console"]
 
 
 def _loaded(imports: str, prefixes: list[str]) -> list[str]:
@@ -60,6 +62,12 @@ def test_nothing_imports_the_bare_role_folders() -> None:
 
 def test_the_probe_would_notice_a_forbidden_import() -> None:
     assert _loaded("import json as paho, sys; sys.modules['paho'] = paho", ["paho"]) == ["paho"]
+
+
+def test_the_console_imports_no_screen_hardware_or_embedded_broker() -> None:
+    imports = "import antre.console.web, antre.console.main, antre.console.live, antre.console.history"
+    assert _loaded(imports, ["pygame", "gpiozero", "serial", "luma", "lgpio", "amqtt", "antre.edge",
+                             "antre.hardware", "antre.lobby"]) == []
 
 
 @pytest.mark.parametrize("role", ROLES)

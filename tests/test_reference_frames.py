@@ -16,21 +16,32 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from antre.hardware.display import DisplayContent, OledDisplay, SevenSegmentDisplay, open_display
+from antre.hardware.display import (
+    DisplayContent, Mode, OledDisplay, SevenSegmentDisplay, open_display, segment_mapper, segments_image,
+    seven_segment_pages,
+)
 from tests.conftest import ROOT
 
 REFERENCES = ROOT / "tests" / "reference"
 UPDATE = bool(os.environ.get("ANTRE_UPDATE_REFERENCES"))
 
+#: every state a gerai display shows (the mode as the agent sets it, the staff's status line)
 STATES = {
-    "serving": DisplayContent("Gerai 5", "A012", 7, "MELAYANI"),
-    "serving-two-letters": DisplayContent("Gerai 13", "NP123", 45, "MELAYANI"),
-    "idle": DisplayContent("Gerai 5", None, 0, "SIAP"),
-    "paused": DisplayContent("Gerai 5", None, 3, "ISTIRAHAT"),
-    "offline": DisplayContent("Gerai 5", "A012", 7, "OFFLINE"),
-    "refused": DisplayContent("Gerai 5", "A012", 7, "!Selesaikan A012 dulu"),
-    "unanswered": DisplayContent("Gerai 5", "A012", 7, "!TIDAK ADA JAWABAN"),
+    "calling": DisplayContent("Gerai 5", "A012", 7, "MELAYANI", Mode.CALLING, "5", "Dukcapil"),
+    "calling-two-letters": DisplayContent("Gerai 13", "NP123", 45, "MELAYANI", Mode.CALLING, "13", "KPP Pratama"),
+    "calling-long-name": DisplayContent("Gerai Pelayanan Terpadu 13", "AB012", 123, "MELAYANI", Mode.CALLING, "13",
+                                        "BPJS Ketenagakerjaan"),
+    "idle": DisplayContent("Gerai 5", None, 0, "SIAP", Mode.IDLE, "5", "Dukcapil"),
+    "paused": DisplayContent("Gerai 5", None, 3, "ISTIRAHAT", Mode.PAUSED, "5", "Dukcapil"),
+    "closed": DisplayContent("Gerai 5", None, 0, "TUTUP", Mode.CLOSED, "5", "Dukcapil"),
+    "offline": DisplayContent("Gerai 5", "A012", 7, "OFFLINE", Mode.OFFLINE, "5", "Dukcapil"),
+    "central-offline": DisplayContent("Gerai 5", "A012", 7, "PUSAT OFFLINE", Mode.OFFLINE, "5", "Dukcapil"),
+    "waiting-for-state": DisplayContent("Gerai 5", None, 0, "MENUNGGU DATA", Mode.WAITING, "", ""),
+    "refused": DisplayContent("Gerai 5", "A012", 7, "!Selesaikan A012 dulu", Mode.CALLING, "5", "Dukcapil"),
+    "unanswered": DisplayContent("Gerai 5", "A012", 7, "!TIDAK ADA JAWABAN", Mode.CALLING, "5", "Dukcapil"),
 }
+#: a staff notice is not shown to citizens (their displays show the state: tests/test_display.py)
+CITIZEN_STATES = {k: v for k, v in STATES.items() if v.refusal is None}
 
 
 def _oled(content: DisplayContent) -> Image.Image:
@@ -40,10 +51,37 @@ def _oled(content: DisplayContent) -> Image.Image:
 
 
 def _seven(content: DisplayContent, digits: int = 8) -> Image.Image:
+    """Every page the digits show (one under the other), as read back from luma's dummy device."""
     display = open_display("max7219", mock=True, digits=digits)
     assert isinstance(display, SevenSegmentDisplay)
     display.show(content)
+    first = display.preview()
+    pages = seven_segment_pages(content, digits)
+    assert display.segments() == segment_mapper(pages[0])
+    images = [first] + [segments_image(segment_mapper(page)) for page in pages[1:]]
+    out = Image.new("RGB", (first.width, sum(i.height for i in images)))
+    for i, image in enumerate(images):
+        out.paste(image, (0, i * first.height))
+    return out
+
+
+def _matrix(content: DisplayContent, modules: int) -> Image.Image:
+    from antre.hardware.matrix import MatrixDisplay
+
+    display = open_display("max7219-matrix", mock=True, modules=modules)
+    assert isinstance(display, MatrixDisplay)
+    display.show(content)
     return display.preview()
+
+
+def _hdmi(content: DisplayContent) -> Image.Image:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from antre.hardware.screen import GeraiScreen
+
+    display = open_display("hdmi", mock=True, resolution="960x540")
+    assert isinstance(display, GeraiScreen)
+    display.show(content)
+    return display.snapshot()
 
 
 def _lobby(size: tuple[int, int], lobby: str = "lobby-1") -> Image.Image:
@@ -67,6 +105,9 @@ CASES: dict[str, Callable[[], Image.Image]] = {
     **{f"oled-{name}": (lambda c=c: _oled(c)) for name, c in STATES.items()},
     **{f"seven-segment-8-{name}": (lambda c=c: _seven(c)) for name, c in STATES.items()},
     **{f"seven-segment-4-{name}": (lambda c=c: _seven(c, 4)) for name, c in STATES.items()},
+    **{f"matrix-4-{name}": (lambda c=c: _matrix(c, 4)) for name, c in CITIZEN_STATES.items()},
+    **{f"matrix-8-{name}": (lambda c=c: _matrix(c, 8)) for name, c in CITIZEN_STATES.items()},
+    **{f"hdmi-{name}": (lambda c=c: _hdmi(c)) for name, c in CITIZEN_STATES.items()},
     "lobby-1280x720": lambda: _lobby((1280, 720)),
     "lobby-1920x1080": lambda: _lobby((1920, 1080)),
     "lobby-dukcapil-1280x720": lambda: _lobby((1280, 720), "lobby-dukcapil"),
@@ -87,8 +128,14 @@ def test_frame_is_its_reference(name: str) -> None:
     assert box is None, f"{name} differs from {path} in {box}: a renderer changed; look at both"
 
 
+def test_every_reference_is_a_case() -> None:
+    """No stale reference lies in tests/reference/ (a renamed state leaves its old picture behind)."""
+    stale = {p.stem for p in REFERENCES.glob("*.png")} - set(CASES)
+    assert not stale, f"references of no case: {sorted(stale)}"
+
+
 def test_the_comparison_would_notice_one_pixel() -> None:
-    frame = CASES["oled-serving"]()
+    frame = CASES["oled-calling"]()
     changed = frame.copy()
     changed.putpixel((0, 0), 255 - frame.getpixel((0, 0)))  # type: ignore[operator]
     assert ImageChops.difference(frame, changed).getbbox() == (0, 0, 1, 1)

@@ -41,8 +41,9 @@ UNITS = {
     "lobby": ROOT / "lobby" / "antre-lobby.service",
     "broker": ROOT / "broker" / "antre-broker.service",
     "backup": ROOT / "central" / "antre-backup.service",
+    "console": ROOT / "console" / "antre-console.service",
 }
-LONG_RUNNING = ("central", "edge", "lobby", "broker")
+LONG_RUNNING = ("central", "edge", "lobby", "broker", "console")
 MAX_EXPOSURE = 3.0
 
 
@@ -112,12 +113,13 @@ def test_units_and_the_timer_ship_in_the_package() -> None:
 
     for package, name in [("antre.central", "antre-central.service"), ("antre.edge", "antre-edge.service"),
                           ("antre.lobby", "antre-lobby.service"), ("antre.broker", "antre-broker.service"),
-                          ("antre.central", "antre-backup.service"), ("antre.central", "antre-backup.timer")]:
+                          ("antre.central", "antre-backup.service"), ("antre.central", "antre-backup.timer"),
+                          ("antre.console", "antre-console.service")]:
         assert files(package).joinpath(name).is_file(), name
     import tomllib
 
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
-    for package in ("antre.central", "antre.edge", "antre.lobby", "antre.broker"):
+    for package in ("antre.central", "antre.edge", "antre.lobby", "antre.broker", "antre.console"):
         assert "*.service" in data[package]
 
 

@@ -9,6 +9,7 @@
     antre lobby run | render | say | voicepack build
     antre firmware config | deploy
     antre backup | status
+    antre console run | user add | user passwd | user remove | user list
 
 Options shared by several commands (``--config``, ``--verbose``,
 ``--broker-host``, ``--broker-port``, ``--credentials``, ``--mock``, ``--bind``)
@@ -34,7 +35,7 @@ from collections.abc import Callable, Sequence
 
 from antre import __version__
 from antre.broker.errors import AntreError
-from antre.cli import broker, central, edge, firmware, lobby, ops, site
+from antre.cli import broker, central, console, edge, firmware, lobby, ops, site
 from antre.cli.tree import CommandTree, Invocation, Parser, UsageError
 
 #: Every module's ``register``, in the order ``antre --help`` lists their commands.
@@ -47,6 +48,7 @@ REGISTER: list[Callable[[CommandTree], None]] = [
     lobby.register,
     firmware.register,
     ops.register,  # backup, status
+    console.register,  # console run, console user add/passwd/remove/list
 ]
 
 

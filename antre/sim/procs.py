@@ -145,6 +145,22 @@ class CentralProc(Proc):
             raise AssertionError(f"central exited:\n{self.output()}")
 
 
+class ConsoleProc(Proc):
+    """``antre console run`` for ``site`` on ``http_port`` of loopback (``extra``: more options)."""
+
+    def __init__(self, site: SiteFiles, http_port: int, extra: Sequence[str] = (), name: str = "console") -> None:
+        argv = [sys.executable, "-m", "antre", "console", "run", "--config", str(site.config_path),
+                "--http-port", str(http_port), *extra]
+        super().__init__(name, argv, site.dir / f"{name}.log")
+        self.http_port = http_port
+        self.url = f"http://127.0.0.1:{http_port}"
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        wait_for(lambda: "antre console ready" in self.output() or not self.alive(), timeout, "console ready")
+        if not self.alive():
+            raise AssertionError(f"console exited:\n{self.output()}")
+
+
 def kill(proc: Proc) -> None:
     """SIGKILL, and wait for it to be gone."""
     proc.signal(signal.SIGKILL)

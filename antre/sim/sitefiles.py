@@ -160,6 +160,8 @@ class SiteFiles:
     base: Mapping[str, Any] = field(default_factory=small_site)
     durability: str = "full"
     central: Mapping[str, Any] = field(default_factory=dict)
+    #: merged into its ``[console]`` (the operations console's database is ``console.db`` in ``dir``)
+    console: Mapping[str, Any] = field(default_factory=dict)
     #: more keys of ``[store]`` (e.g. ``retention_days``)
     store: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path = field(init=False)
@@ -184,6 +186,7 @@ class SiteFiles:
         # and many centrals run side by side (no metrics port); tests of both turn them on.
         data["central"] = {"require_clock_sync": False, "metrics": False, **data.get("central", {}),
                            **self.central}
+        data["console"] = {"database": str(self.dir / "console.db"), **data.get("console", {}), **self.console}
         self.config_path = write_toml(self.dir / "site.toml", data)
         self.config = parse_site(self.config_path.read_text(encoding="utf-8"), str(self.config_path))
         self.secrets = creds.ensure(self.credentials_path, self.config.site_id, self.config.identities())

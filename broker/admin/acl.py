@@ -11,7 +11,10 @@ laptop demo and production grant exactly the same rights:
   and publishes only its own ``presence`` and ``health``;
 * a **monitor** (``monitor.<name>``) reads everything under its site and
   publishes nothing: the central's fence probe, ``antre status`` and tools;
-* the **central** reads and writes everything under its site.
+* the **central** reads and writes everything under its site;
+* the **console** (``console.<name>``, the operations console) reads everything under
+  its site and publishes only its own ``cmd`` and ``presence``: every action a person
+  takes there is a command the central applies (or refuses).
 
 A username is ``<role>.<device>`` (e.g. ``gerai.g05``; a dot can never occur
 in an id, so the split is unambiguous) or, for the central, ``central-<tag>``
@@ -92,6 +95,10 @@ def rules(site: str, who: Identity) -> list[tuple[Access, str]]:
         return [(Access.READWRITE, f"{t.prefix}/#")]
     if who.role is Role.MONITOR:
         return [(Access.READ, f"{t.prefix}/#")]
+    if who.role is Role.CONSOLE:
+        assert who.device is not None
+        return [(Access.WRITE, t.device(Role.CONSOLE, who.device, ch)) for ch in (Channel.CMD, Channel.PRESENCE)] + [
+            (Access.READ, f"{t.prefix}/#")]
     assert who.device is not None
     # what every device may read: the services' waiting counts (contract 2)
     public = [(Access.READ, t.all_service_states())]

@@ -119,7 +119,8 @@ class SiteFeed:
         ]
         services = [
             m.BoardService(service=s.service, name=s.name, agency=s.agency, prefix=s.prefix, waiting=s.waiting,
-                           remaining_quota=s.remaining_quota, est_wait_min=s.est_wait_min, open=s.open)
+                           remaining_quota=s.remaining_quota, est_wait_min=s.est_wait_min, open=s.open,
+                           issuing=s.issuing)
             for s in sorted(self.services.values(), key=lambda s: (s.order, s.service))
         ]
         revs = [g.rev for g in self.gerai.values()] + [s.rev for s in self.services.values()]
@@ -136,6 +137,7 @@ class SiteFeed:
             gerai=tiles,
             services=services,
             calls=list(self.calls.calls) if self.calls is not None else [],
+            message=self.calls.message if self.calls is not None else "",
         )
 
     # ---------------------------------------------------------------- private

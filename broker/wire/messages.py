@@ -133,12 +133,20 @@ class ResultCode(enum.StrEnum):
     WRONG_CHANNEL = "wrong_channel"
     INVALID_MESSAGE = "invalid_message"
     TOO_DEEP = "too_deep"
+    # --- the operations console (issue 15): day control and its refusals
+    ISSUING_STOPPED = "issuing_stopped"  # refusal: a supervisor stopped issuing for the service today
+    STOPPED = "stopped"  # result: issuing stopped
+    ISSUING_RESUMED = "issuing_resumed"
+    NOT_STOPPED = "not_stopped"
+    QUOTA_SET = "quota_set"
+    MESSAGE_SET = "message_set"
+    NOT_PERMITTED = "not_permitted"  # a console user's role may not do this
 
 PrinterStatus: TypeAlias = Literal[
     "ok", "paper_near_end", "paper_out", "cover_open", "offline", "unknown", "error"
 ]
 GeraiStatus: TypeAlias = Literal["idle", "serving", "paused", "closed"]
-RoleName: TypeAlias = Literal["gerai", "kiosk", "lobby", "central"]
+RoleName: TypeAlias = Literal["gerai", "kiosk", "lobby", "central", "console"]
 Part: TypeAlias = Literal["ok", "fault", "absent"]
 
 
@@ -254,11 +262,71 @@ class Ping(Command, tag="ping", frozen=True, kw_only=True):
     current estimate, or its wall clock before the first pong).  Not logged."""
 
 
+# ---------------------------------------------------------------------------
+# The operations console (issue 15): day control, and a person's action on
+# behalf of a gerai, on the console's own cmd channel.  Additive: a device never
+# sends these; a central refuses them from anyone but its console.
+# ---------------------------------------------------------------------------
+
+ConsoleRoleName: TypeAlias = Literal["admin", "supervisor", "technician", "staff"]
+UserName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9._-]{1,31}$", description="a console account")]
+
+
+class StopIssuing(Command, tag="stop_issuing", frozen=True, kw_only=True):
+    """No more tickets today for ``service`` (the counters serve who already waits); recorded with its reason."""
+
+    service: Ident
+    reason: Reason
+
+
+class ResumeIssuing(Command, tag="resume_issuing", frozen=True, kw_only=True):
+    """Tickets for ``service`` may be issued again today (within hours and quota)."""
+
+    service: Ident
+
+
+class SetQuota(Command, tag="set_quota", frozen=True, kw_only=True):
+    """Today's quota of ``service`` (``null``: back to the site file's ``daily_quota``)."""
+
+    service: Ident
+    quota: Annotated[int, Meta(ge=0, le=100000)] | None
+
+
+class LobbyMessage(Command, tag="lobby_message", frozen=True, kw_only=True):
+    """The running text of the lobby screens for the rest of the day (``""``: the site file's)."""
+
+    text: Annotated[str, Meta(max_length=200)]
+
+
+#: what a console user can ask of the central (counter actions for ``gerai``, or day control)
+ConsoleAction: TypeAlias = (
+    CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume
+    | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage
+)
+
+
+class ConsoleCommand(Command, tag="console_cmd", frozen=True, kw_only=True):
+    """A person's action in the operations console, sent by the console under its own identity.
+
+    ``user`` and ``user_role`` name who acted (the console authenticated them and checked a
+    staff user's gerai); the central records ``user`` with every event the action causes and
+    refuses what ``user_role`` may not do.  ``gerai`` is the counter a counter action is for.
+    ``command`` is the action; its own ``id`` and ``ts`` are ignored (the envelope's count).
+    """
+
+    user: UserName
+    user_role: ConsoleRoleName
+    gerai: Ident | None = None
+    command: ConsoleAction
+
+
 COMMAND_TYPES: tuple[type[Command], ...] = (
     TakeTicket, CallNext, Recall, NoShow, Done, Transfer, CallTicket, Pause, Resume, PrintAck, Ping,
+    StopIssuing, ResumeIssuing, SetQuota, LobbyMessage, ConsoleCommand,
 )
 AnyCommand: TypeAlias = (
     TakeTicket | CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume | PrintAck | Ping
+    | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage | ConsoleCommand
 )
 
 # ---------------------------------------------------------------------------
@@ -325,6 +393,8 @@ class ServiceState(Outbound, tag="service_state", frozen=True, kw_only=True):
     order: Count = 0
     rev: Count
     ts: Epoch
+    #: (operations console) False when a supervisor stopped issuing for the service today
+    issuing: bool = True
 
 
 class Calls(Outbound, tag="calls", frozen=True, kw_only=True):
@@ -337,6 +407,8 @@ class Calls(Outbound, tag="calls", frozen=True, kw_only=True):
     rev: Count
     ts: Epoch
     calls: Annotated[list[BoardCall], Meta(max_length=50)] = []
+    #: (operations console) the supervisor's running text for the lobby today; "" for the site file's
+    message: ShortText = ""
 
 
 class PrintJob(Outbound, tag="print_job", frozen=True, kw_only=True):
@@ -415,6 +487,8 @@ class BoardService(Struct, forbid_unknown_fields=False, frozen=True, kw_only=Tru
     remaining_quota: Count | None = None
     est_wait_min: Count | None = None
     open: bool
+    #: False when a supervisor stopped issuing for the service today (operations console)
+    issuing: bool = True
 
 
 class BoardCall(Struct, forbid_unknown_fields=False, frozen=True, kw_only=True):
@@ -438,6 +512,8 @@ class Board(Outbound, tag="board", frozen=True, kw_only=True):
     gerai: Annotated[list[BoardGerai], Meta(max_length=500)] = []
     services: Annotated[list[BoardService], Meta(max_length=1000)] = []
     calls: Annotated[list[BoardCall], Meta(max_length=50)] = []
+    #: the supervisor's message for the lobby today (operations console); "" for none
+    message: ShortText = ""
 
 
 class Announce(Outbound, tag="announce", frozen=True, kw_only=True):

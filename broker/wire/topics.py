@@ -10,6 +10,7 @@ Every topic is rooted at the site::
     antre/v1/<site>/gerai/<gerai>/health     device -> central   periodic health (QoS 0)
     antre/v1/<site>/kiosk/<kiosk>/...        the same channels, except state, for ticket kiosks
     antre/v1/<site>/lobby/<lobby>/presence   lobby screens' presence and health
+    antre/v1/<site>/console/<console>/cmd    the operations console's actions (and reply, presence)
     antre/v1/<site>/central/presence         the central service's presence (retained, last will)
     antre/v1/<site>/service/<service>/state  central -> all     a service's waiting count, quota, estimate (QoS 1, retained)
     antre/v1/<site>/calls                    central -> all      the most recent calls (QoS 1, retained)
@@ -49,6 +50,9 @@ class Role(str, enum.Enum):
     #: a read-only observer of the whole site (the central's fence probe,
     #: ``antre status``, test and monitoring tools); it owns no topics
     MONITOR = "monitor"
+    #: the operations console (issue 15): reads the whole site, sends people's actions
+    #: on its own ``cmd`` channel and gets the replies on its own ``reply``
+    CONSOLE = "console"
 
 
 class Channel(str, enum.Enum):
@@ -69,6 +73,7 @@ ROLE_CHANNELS: dict[Role, frozenset[Channel]] = {
     Role.LOBBY: frozenset({Channel.PRESENCE, Channel.HEALTH}),
     Role.CENTRAL: frozenset({Channel.PRESENCE}),
     Role.MONITOR: frozenset(),
+    Role.CONSOLE: frozenset({Channel.CMD, Channel.REPLY, Channel.PRESENCE}),
 }
 
 

@@ -1,4 +1,5 @@
-"""Seven-segment patterns (MAX7219 no-decode order: DP A B C D E F G), letters legible on 7 segments.
+"""Seven-segment patterns (MAX7219 no-decode order: DP A B C D E F G), letters legible on 7 segments
+(no two letters alike: X is the Greek Xi, three bars, not an H).
 
 Must stay equal to hardware/display.py's SEGMENTS (a test compares them)."""
 
@@ -14,7 +15,7 @@ SEGMENTS = {
     "K": F | E | G | C, "L": F | E | D, "M": A | E | C, "N": E | G | C, "O": C | D | E | G,
     "P": A | B | F | G | E, "Q": A | B | F | G | C, "R": E | G, "S": A | F | G | C | D,
     "T": F | E | D | G, "U": F | E | D | C | B, "V": E | D | C, "W": B | D | F,
-    "X": F | B | G | E | C, "Y": F | G | B | C | D, "Z": A | B | G | E | D,
+    "X": A | G | D, "Y": F | G | B | C | D, "Z": A | B | G | E | D,
 }
 
 

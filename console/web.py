@@ -1,0 +1,779 @@
+"""The console's web application (Starlette, Jinja2 templates, htmx, server-sent events).
+
+Pages are rendered on the server; htmx (vendored in ``static/vendor``) posts the forms and swaps
+the fragments the server pushes over SSE (``/sse/<page>``): no polling in the browser.  Every page
+needs a signed-in account whose role allows it; every form carries the session's CSRF token; every
+action becomes one ``console_cmd`` to the central under the console's identity, naming the user.
+
+:class:`Console` holds what the pages share: the site, the accounts, the live model, the MQTT
+link, the event-log reader; :func:`build_app` makes the ASGI application around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sse_starlette.sse import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from antre.broker.wire import messages as m
+from antre.central.config import SiteConfig
+from antre.daemon import Progress
+from antre.central.texts import format_date_id
+from antre.console import forms
+from antre.console.accounts import Accounts, Role, User
+from antre.console.forms import FormError
+from antre.console.history import LogFigures
+from antre.console.link import ConsoleLink, NoReply
+from antre.console.live import ALL_PAGES, QUEUE_PAGES, LiveSite
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+COOKIE = "antre_console"
+#: SSE: at most one push per client this often (seconds), however fast the site changes
+PUSH_MIN_INTERVAL = 0.02
+#: SSE: a comment line this often keeps proxies and the browser's connection awake
+SSE_PING_S = 15
+TICK_S = 1.0
+
+ROLE_NAMES = {Role.ADMIN: "Admin", Role.SUPERVISOR: "Supervisor", Role.TECHNICIAN: "Teknisi",
+              Role.STAFF: "Petugas gerai"}
+PRIORITY_NAMES = {"elderly": "lansia", "disabled": "penyandang disabilitas", "pregnant": "ibu hamil",
+                  "child": "anak"}
+STATUS_NAMES = {"idle": "siap", "serving": "melayani", "paused": "istirahat", "closed": "tutup",
+                "unknown": "belum ada data"}
+SITE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
+DAY_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
+FLEET_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
+COUNTER_ACTIONS = ("call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume")
+DAY_ACTIONS = ("stop_issuing", "resume_issuing", "set_quota", "lobby_message")
+_NONCE = re.compile(r"^[0-9a-f]{16}$")
+
+
+class Changes:
+    """A version number per page that the SSE streams wait on (bumped on the loop's thread): a
+    stream renders again only when something of its own page changed."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = dict.fromkeys(ALL_PAGES, 0)
+        self._event = asyncio.Event()
+
+    def version(self, page: str) -> int:
+        return self.versions.get(page, 0)
+
+    def bump(self, pages: frozenset[str] = ALL_PAGES) -> None:
+        if not pages:
+            return
+        for page in pages:
+            self.versions[page] = self.versions.get(page, 0) + 1
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def wait(self, page: str, seen: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.version(page) == seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), left)
+
+
+@dataclass
+class RateLimiter:
+    """Failed sign-ins per account (``attempts``) and per address (four times as many) within a window."""
+
+    attempts: int
+    window_s: float
+    failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def blocked_for(self, keys: list[str], now: float) -> float:
+        """Seconds until another try is allowed (0: allowed now)."""
+        wait = 0.0
+        for key in keys:
+            q = self.failures.get(key)
+            if q is None:
+                continue
+            while q and now - q[0] > self.window_s:
+                q.popleft()
+            # an address (an office behind one NAT) may fail more often than one account
+            limit = self.attempts * 4 if key.startswith("addr:") else self.attempts
+            if len(q) >= limit:
+                wait = max(wait, self.window_s - (now - q[0]))
+        return wait
+
+    def failed(self, keys: list[str], now: float) -> None:
+        for key in keys:
+            self.failures.setdefault(key, deque(maxlen=self.attempts * 4)).append(now)
+        if len(self.failures) > 10000:  # bounded memory under a spray of names
+            self.failures = {k: v for k, v in self.failures.items() if v and now - v[-1] <= self.window_s}
+
+    def succeeded(self, key: str) -> None:
+        self.failures.pop(key, None)
+
+
+class Console:
+    """What every page shares (see the module docstring)."""
+
+    def __init__(self, config: SiteConfig, accounts: Accounts, link: ConsoleLink | None,
+                 figures: LogFigures | None, *, tls: bool = False) -> None:
+        self.config = config
+        self.accounts = accounts
+        self.live = LiveSite(config)
+        self.link = link
+        self.log_figures = figures
+        self.tls = tls
+        self.changes = Changes()
+        self.limiter = RateLimiter(config.console.login_attempts, config.console.login_window_s)
+        self._refreshing = False
+        #: fragment -> (version, html): every browser on a page shares one rendering per change
+        self._cache: dict[str, tuple[int, str]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started = time.monotonic()
+        #: touched by the ticker every second: the systemd watchdog pings while it moves
+        self.progress = Progress()
+        #: called once the application has started (READY=1 under systemd)
+        self.on_ready: Callable[[], None] | None = None
+        self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                               trim_blocks=True, lstrip_blocks=True)
+        self.env.globals.update(site=config, role_names=ROLE_NAMES, status_names=STATUS_NAMES,
+                                priority_names=PRIORITY_NAMES,
+                                fmt_age=fmt_age, fmt_clock=self.fmt_clock, Role=Role)
+
+    # ------------------------------------------------------------------ time and lifecycle
+
+    def now(self) -> float:
+        """The central's clock as the console's link estimates it."""
+        return self.link.clock.now() if self.link is not None else time.time()
+
+    def fmt_clock(self, ts: float | None, seconds: bool = False) -> str:
+        if not ts:
+            return "-"
+        return dt.datetime.fromtimestamp(ts, self.config.zone).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+    async def startup(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.accounts.end_open_alarms(time.time())
+        if self.log_figures is not None:
+            self.live.set_figures(self.log_figures.figures(self.now()))
+        if self.link is not None:
+            self.link.start(loop)
+        self._tasks.append(asyncio.create_task(self._ticker()))
+        if self.on_ready is not None:
+            self.on_ready()
+
+    async def shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.link is not None:
+            await asyncio.to_thread(self.link.stop)
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        """From the link, on the loop."""
+        pages = self.live.ingest(topic, payload, self.now())
+        if pages:
+            self._evaluate()
+            self.changes.bump(pages)
+            fig = self.live.figures
+            if self.log_figures is not None and self.live.log_position() > (fig.seq if fig else 0):
+                self._refresh_figures()
+
+    def on_connection(self, connected: bool) -> None:
+        self.live.set_connected(connected, self.now())
+        self.changes.bump()
+
+    def _refresh_figures(self) -> None:
+        if self._refreshing or self.log_figures is None:
+            return
+        self._refreshing = True
+        reader = self.log_figures
+
+        async def refresh() -> None:
+            try:
+                while True:
+                    await asyncio.to_thread(reader.refresh)
+                    self.live.set_figures(reader.figures(self.now()))
+                    self._evaluate()
+                    self.changes.bump(QUEUE_PAGES)
+                    if self.live.log_position() <= reader.seq:
+                        break
+                    await asyncio.sleep(0.05)  # the central published before its commit reached us: read again
+                    if self.live.log_position() > reader.seq + 10000:
+                        break
+            except Exception:  # never stop the console over a read
+                log.exception("reading the event log failed")
+            finally:
+                self._refreshing = False
+
+        self._tasks.append(asyncio.create_task(refresh()))
+        self._tasks = [t for t in self._tasks if not t.done()]
+
+    def _evaluate(self) -> bool:
+        """Recompute the alarms; a change is pushed to the pages that list them."""
+        now = self.now()
+        started, ended = self.live.evaluate(now)
+        if started or ended:
+            self.changes.bump(frozenset({"site", "fleet"}))
+        for alarm in started:
+            level = logging.WARNING if alarm.severity == "alarm" else logging.INFO
+            log.log(level, "alarm %s: %s: %s", alarm.key, alarm.subject, alarm.text)
+            self.accounts.alarm_ended(alarm.key, time.time())  # a changed text ends the old record
+            self.accounts.alarm_started(alarm.key, alarm.kind, alarm.subject, alarm.text, time.time())
+        for alarm in ended:
+            log.info("alarm over %s: %s", alarm.key, alarm.subject)
+            self.accounts.alarm_ended(alarm.key, time.time())
+        return bool(started or ended)
+
+    async def _ticker(self) -> None:
+        """Time passes: alarms that depend on it (a lease not renewed, a long wait), pings,
+        minutes on the screen.  Server-side: the browsers only listen."""
+        ticks = 0
+        while True:
+            await asyncio.sleep(TICK_S)
+            ticks += 1
+            self.progress.touch()
+            try:
+                self._evaluate()
+                if ticks % 60 == 0:
+                    self.live.sample_usual()
+                if ticks % 30 == 0 and self.link is not None and self.link.connected:
+                    self.link.ping()
+                if ticks % 20 == 0:  # minutes on the screen ("dilayani 12 mnt") move on
+                    self.changes.bump()
+            except Exception:
+                log.exception("console ticker")
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(**context)
+
+    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        user = context.pop("user", None) or current_user(request)
+        body = self.render(name, user=user, csrf=csrf_token(request), flash=pop_flash(request),
+                           connected=self.live.connected, path=request.url.path, **context)
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def _cached(self, key: str, build: Callable[[], str]) -> str:
+        version = self.changes.version(key.split("/", 1)[0])
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        html = build()
+        self._cache[key] = (version, html)
+        return html
+
+    def site_fragment(self) -> str:
+        def build() -> str:
+            now = self.now()
+            return self.render("_site.html", services=self.live.services(now), gerai=self.live.gerai_rows(now),
+                               alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
+                               central=self.live.central(now), now=now, figures=self.live.figures,
+                               connected=self.live.connected)
+        return self._cached("site", build)
+
+    def counter_fragment(self, gerai: str) -> str:
+        def build() -> str:
+            now = self.now()
+            return self.render("_counter_state.html", g=self.live.gerai_row(gerai, now), now=now,
+                               connected=self.live.connected,
+                               services={s.id: s for s in self.live.services(now)})
+        return self._cached(f"counter/{gerai}", build)
+
+    def day_fragment(self) -> str:
+        def build() -> str:
+            now = self.now()
+            return self.render("_day.html", services=self.live.services(now), message=self.live.message, now=now,
+                               figures=self.live.figures)
+        return self._cached("day", build)
+
+    def fleet_fragment(self) -> str:
+        def build() -> str:
+            now = self.now()
+            return self.render("_fleet.html", devices=self.live.devices(now), central=self.live.central(now),
+                               alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
+                               history=self.accounts.alarm_history(50), now=now, connected=self.live.connected)
+        return self._cached("fleet", build)
+
+
+# ---------------------------------------------------------------------- sessions, CSRF, flash
+
+
+def current_user(request: Request) -> User | None:
+    user = request.scope.get("antre.user")
+    return user if isinstance(user, User) else None
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, fields: dict[str, str]) -> None:
+    expected = request.session.get("csrf")
+    given = fields.get("csrf") or request.headers.get("x-csrf-token", "")
+    if not isinstance(expected, str) or not given or not hmac.compare_digest(given.encode("utf-8", "replace"),
+                                                                              expected.encode()):
+        raise FormError("Permintaan ditolak: token keamanan (CSRF) tidak cocok atau kedaluwarsa. Muat ulang "
+                        "halaman, lalu coba lagi.", 403)
+
+
+def flash(request: Request, text: str, ok: bool = True) -> None:
+    request.session["flash"] = [text[:300], ok]
+
+
+def pop_flash(request: Request) -> tuple[str, bool] | None:
+    value = request.session.pop("flash", None)
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+        return value[0], bool(value[1])
+    return None
+
+
+def client_addr(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def fmt_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} dtk"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} mnt"
+    return f"{seconds // 3600:.0f} j {seconds % 3600 // 60:.0f} mnt"
+
+
+class SecurityHeaders:
+    """Headers on every response: a strict CSP (scripts and styles from the console itself only),
+    no framing, no sniffing; and an Origin check on every POST (a forged cross-site form)."""
+
+    CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+           "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+
+    def __init__(self, app: ASGIApp, tls: bool) -> None:
+        self.app, self.tls = app, tls
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"content-security-policy", self.CSP.encode()), (b"x-frame-options", b"DENY"),
+                            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+                if self.tls:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        if scope["method"] == "POST":
+            headers = dict(scope.get("headers", []))
+            origin = headers.get(b"origin")
+            host = headers.get(b"host", b"")
+            if origin is not None and origin not in (b"null",) and origin.split(b"://", 1)[-1] != host:
+                response = HTMLResponse(_error_html("Permintaan ditolak: formulir dikirim dari situs lain "
+                                                    "(Origin tidak cocok)."), status_code=403)
+                await response(scope, receive, send_with_headers)
+                return
+        await self.app(scope, receive, send_with_headers)
+
+
+class Authenticate:
+    """Puts the signed-in account (re-read from the database at every request, so a removed
+    account or a changed password ends its sessions at once) into ``scope["antre.user"]``."""
+
+    def __init__(self, app: ASGIApp, console: Console) -> None:
+        self.app, self.console = app, console
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            session = scope.get("session") or {}
+            name, stamp = session.get("user"), session.get("stamp")
+            user = self.console.accounts.get(name) if isinstance(name, str) else None
+            if user is not None and stamp == user.stamp:
+                scope["antre.user"] = user
+            elif name is not None:
+                session.pop("user", None)
+                session.pop("stamp", None)
+        await self.app(scope, receive, send)
+
+
+def _error_html(text: str) -> str:
+    from html import escape
+
+    return (f"<!doctype html><html lang=id><meta charset=utf-8><title>antre konsol</title>"
+            f"<link rel=stylesheet href=/static/console.css><main class=narrow><h1>Tidak dapat diproses</h1>"
+            f"<p class='flash bad' role=alert>{escape(text)}</p><p><a href=/>Kembali</a></p></main></html>")
+
+
+# ---------------------------------------------------------------------- the application
+
+
+def build_app(console: Console) -> Starlette:
+    """The ASGI application of ``console``."""
+    Handler = Callable[[Request], Awaitable[Response]]
+
+    def needs(roles: frozenset[Role] | None) -> Callable[[Handler], Handler]:
+        def wrap(handler: Handler) -> Handler:
+            async def guarded(request: Request) -> Response:
+                user = current_user(request)
+                if user is None:
+                    if request.method == "GET" and not request.url.path.startswith("/sse/"):
+                        return RedirectResponse(f"/login?next={request.url.path}", 303)
+                    return _refuse(request, "Sesi berakhir: silakan masuk lagi.", 401)
+                if roles is not None and user.role not in roles:
+                    console.accounts.journal(user.name, client_addr(request), "refused", request.url.path)
+                    log.warning("refused %s %s to %s (%s)", request.method, request.url.path, user.name,
+                                user.role.value)
+                    return _refuse(request, f"Halaman ini bukan untuk peran {ROLE_NAMES[user.role]}.", 403)
+                try:
+                    return await handler(request)
+                except FormError as exc:
+                    log.info("refused a form from %s on %s: %s", user.name, request.url.path, exc.text)
+                    return _refuse(request, exc.text, exc.status)
+            return guarded
+        return wrap
+
+    def _refuse(request: Request, text: str, status: int) -> Response:
+        if request.headers.get("hx-request"):
+            body = console.render("_flash.html", flash=(text, False))
+            # htmx swaps only 2xx by default: retarget the refusal into the flash area
+            return HTMLResponse(body, status_code=status, headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+        user = current_user(request)
+        return console.page(request, "error.html", status=status, message=text, user=user)
+
+    # -------------------------------------------------------------- sign in and out
+
+    async def home(request: Request) -> Response:
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse("/login", 303)
+        if user.role is Role.STAFF:
+            return RedirectResponse(f"/counter/{user.gerai[0]}" if len(user.gerai) == 1 else "/counter", 303)
+        if user.role is Role.TECHNICIAN:
+            return RedirectResponse("/fleet", 303)
+        return RedirectResponse("/site", 303)
+
+    async def login_page(request: Request) -> Response:
+        return console.page(request, "login.html", next=_safe_next(request.query_params.get("next", "")))
+
+    async def login(request: Request) -> Response:
+        try:
+            fields = await forms.read_form(request)
+            check_csrf(request, fields)
+            name = fields.get("name", "").strip().lower()[:64]
+            password = fields.get("password", "")
+        except FormError as exc:
+            return console.page(request, "login.html", status=exc.status, error=exc.text, next="")
+        addr = client_addr(request)
+        keys = [f"user:{name}", f"addr:{addr}"]
+        wall = time.monotonic()
+        wait = console.limiter.blocked_for(keys, wall)
+        if wait > 0:
+            console.accounts.journal(name, addr, "login_blocked")
+            log.warning("sign-in of %r from %s refused: too many failed attempts", name, addr)
+            return console.page(request, "login.html", status=429, next="",
+                                error=f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam "
+                                      f"{int(wait) + 1} detik.")
+        user = await asyncio.to_thread(console.accounts.authenticate, name, password)
+        if user is None:
+            console.limiter.failed(keys, wall)
+            console.accounts.journal(name, addr, "login_failed")
+            log.warning("failed sign-in of %r from %s", name, addr)
+            return console.page(request, "login.html", status=401, next="",
+                                error="Nama akun atau kata sandi salah.")
+        console.limiter.succeeded(f"user:{name}")
+        request.session.clear()
+        request.session.update({"user": user.name, "stamp": user.stamp, "csrf": secrets.token_urlsafe(32)})
+        console.accounts.journal(user.name, addr, "login")
+        log.info("%s (%s) signed in from %s", user.name, user.role.value, addr)
+        target = _safe_next(fields.get("next", ""))
+        return RedirectResponse(target or "/", 303)
+
+    async def logout(request: Request) -> Response:
+        user = current_user(request)
+        try:
+            fields = await forms.read_form(request)
+            check_csrf(request, fields)
+        except FormError as exc:
+            return _refuse(request, exc.text, exc.status)
+        if user is not None:
+            console.accounts.journal(user.name, client_addr(request), "logout")
+        request.session.clear()
+        return RedirectResponse("/login", 303)
+
+    # -------------------------------------------------------------- pages
+
+    @needs(SITE_ROLES)
+    async def site_page(request: Request) -> Response:
+        return console.page(request, "site.html", fragment=console.site_fragment())
+
+    @needs(None)
+    async def counter_index(request: Request) -> Response:
+        user = current_user(request)
+        assert user is not None
+        gerai = [g for g in console.config.gerai.values() if user.may_serve(g.id)]
+        if not gerai:
+            return _refuse(request, "Akun ini tidak terdaftar di gerai mana pun.", 403)
+        return console.page(request, "counter_index.html", gerai=gerai)
+
+    def _gerai_for(request: Request) -> tuple[User, str]:
+        user = current_user(request)
+        assert user is not None
+        gerai = request.path_params["gerai"]
+        if gerai not in console.config.gerai:
+            raise FormError("Gerai tidak dikenal di situs ini.", 404)
+        if not user.may_serve(gerai):
+            console.accounts.journal(user.name, client_addr(request), "refused", f"gerai {gerai}")
+            log.warning("refused %s at gerai %s: not bound to it (%s)", user.name, gerai, user.gerai)
+            raise FormError(f"Akun {user.name} tidak terdaftar untuk {console.config.gerai[gerai].name}.", 403)
+        return user, gerai
+
+    def _actions(request: Request, gerai: str, reply: tuple[str, bool] | None = None) -> str:
+        conf = console.config.gerai[gerai]
+        services = console.live.services(console.now())
+        waiting = [n for s in services if s.id in conf.services for n in s.waiting_numbers]
+        return console.render("_counter_actions.html", gerai=conf, csrf=csrf_token(request), nonce=secrets.token_hex(8),
+                              targets=[s for s in console.config.services.values()],
+                              waiting_numbers=waiting, reply=reply)
+
+    @needs(None)
+    async def counter_page(request: Request) -> Response:
+        _, gerai = _gerai_for(request)
+        return console.page(request, "counter.html", gerai=console.config.gerai[gerai],
+                            state=console.counter_fragment(gerai), actions=_actions(request, gerai))
+
+    @needs(None)
+    async def counter_act(request: Request) -> Response:
+        user, gerai = _gerai_for(request)
+        fields = await forms.read_form(request)
+        check_csrf(request, fields)
+        nonce = fields.get("nonce", "")
+        if not _NONCE.match(nonce):
+            raise FormError("Formulir kedaluwarsa: muat ulang halaman.")
+        action = forms.choice(fields, "action", "Perintah", COUNTER_ACTIONS)
+        cid = f"c-{user.name}-{nonce}"
+        command = _counter_command(action, fields, cid)
+        reply = await _send(user, gerai, command, cid)
+        if request.headers.get("hx-request"):
+            return HTMLResponse(_actions(request, gerai, reply))
+        flash(request, reply[0], reply[1])
+        return RedirectResponse(f"/counter/{gerai}", 303)
+
+    def _counter_command(action: str, fields: dict[str, str], cid: str) -> m.ConsoleAction:
+        if action == "call_next":
+            return m.CallNext(id=cid)
+        if action == "recall":
+            return m.Recall(id=cid)
+        if action == "no_show":
+            return m.NoShow(id=cid)
+        if action == "done":
+            return m.Done(id=cid)
+        if action == "resume":
+            return m.Resume(id=cid)
+        if action == "pause":
+            reason = forms.text(fields, "reason", "Alasan istirahat", min_len=3, required=True)
+            return m.Pause(id=cid, reason=reason)
+        if action == "transfer":
+            service = forms.choice(fields, "service", "Layanan tujuan", set(console.config.services))
+            note = forms.text(fields, "note", "Catatan", max_len=200)
+            return m.Transfer(id=cid, service=service, note=note)
+        ticket = forms.ticket_number(fields, "ticket", "Nomor antrean")
+        reason = forms.text(fields, "reason", "Alasan panggilan di luar urutan", min_len=3, required=True)
+        return m.CallTicket(id=cid, ticket=ticket, reason=reason)
+
+    async def _send(user: User, gerai: str | None, command: m.ConsoleAction, cid: str) -> tuple[str, bool]:
+        if console.link is None:
+            return "Konsol tidak terhubung ke broker.", False
+        try:
+            reply = await console.link.send(user.name, user.role.value, gerai, command, cid)
+        except NoReply:
+            log.warning("no reply from the central to %s (%s by %s)", cid, type(command).__name__, user.name)
+            return ("Server antrean tidak menjawab (central atau broker mati?). Perintah mungkin belum "
+                    "dijalankan: periksa status, lalu coba lagi."), False
+        log.info("%s by %s at %s: %s %s", type(command).__name__, user.name, gerai or "-", reply.code,
+                 reply.text_en)
+        return reply.text_id or reply.code, reply.ok
+
+    @needs(DAY_ROLES)
+    async def day_page(request: Request) -> Response:
+        return console.page(request, "day.html", fragment=console.day_fragment(), nonce=secrets.token_hex(8),
+                            services=list(console.config.services.values()),
+                            message=console.live.message)
+
+    @needs(DAY_ROLES)
+    async def day_act(request: Request) -> Response:
+        user = current_user(request)
+        assert user is not None
+        fields = await forms.read_form(request)
+        check_csrf(request, fields)
+        nonce = fields.get("nonce", "")
+        if not _NONCE.match(nonce):
+            raise FormError("Formulir kedaluwarsa: muat ulang halaman.")
+        action = forms.choice(fields, "action", "Perintah", DAY_ACTIONS)
+        cid = f"c-{user.name}-{nonce}"
+        services = set(console.config.services)
+        command: m.ConsoleAction
+        if action == "stop_issuing":
+            service = forms.choice(fields, "service", "Layanan", services)
+            reason = forms.text(fields, "reason", "Alasan", min_len=3, required=True)
+            command = m.StopIssuing(id=cid, service=service, reason=reason)
+        elif action == "resume_issuing":
+            command = m.ResumeIssuing(id=cid, service=forms.choice(fields, "service", "Layanan", services))
+        elif action == "set_quota":
+            service = forms.choice(fields, "service", "Layanan", services)
+            quota = forms.number(fields, "quota", "Kuota hari ini", low=0, high=100000, optional=True)
+            command = m.SetQuota(id=cid, service=service, quota=quota)
+        else:
+            command = m.LobbyMessage(id=cid, text=forms.text(fields, "text", "Pesan lobi", max_len=200))
+        text, ok = await _send(user, None, command, cid)
+        flash(request, text, ok)
+        return RedirectResponse("/day", 303)
+
+    @needs(FLEET_ROLES)
+    async def fleet_page(request: Request) -> Response:
+        return console.page(request, "fleet.html", fragment=console.fleet_fragment())
+
+    @needs(frozenset({Role.ADMIN}))
+    async def accounts_page(request: Request) -> Response:
+        return console.page(request, "accounts.html", users=console.accounts.users(),
+                            journal=console.accounts.journal_entries(100))
+
+    # -------------------------------------------------------------- server-sent events
+
+    def _stream(request: Request, event: str, render: Callable[[], str]) -> Response:
+        page = event  # the SSE event is named after its page
+        user = current_user(request)
+        assert user is not None
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            last = ""
+            seen = -1
+            checked = time.monotonic()
+            while True:
+                await console.changes.wait(page, seen, SSE_PING_S)
+                seen = console.changes.version(page)
+                if time.monotonic() - checked > 30:  # a removed account or a new password ends the stream
+                    checked = time.monotonic()
+                    fresh = console.accounts.get(user.name)
+                    if fresh is None or fresh.stamp != user.stamp:
+                        return
+                html = render()
+                if html != last:
+                    last = html
+                    yield {"event": event, "data": html}
+                await asyncio.sleep(PUSH_MIN_INTERVAL)
+
+        return EventSourceResponse(events(), ping=SSE_PING_S, headers={"Cache-Control": "no-store"})
+
+    @needs(SITE_ROLES)
+    async def sse_site(request: Request) -> Response:
+        return _stream(request, "site", console.site_fragment)
+
+    @needs(None)
+    async def sse_counter(request: Request) -> Response:
+        _, gerai = _gerai_for(request)
+        return _stream(request, "counter", lambda: console.counter_fragment(gerai))
+
+    @needs(DAY_ROLES)
+    async def sse_day(request: Request) -> Response:
+        return _stream(request, "day", console.day_fragment)
+
+    @needs(FLEET_ROLES)
+    async def sse_fleet(request: Request) -> Response:
+        return _stream(request, "fleet", console.fleet_fragment)
+
+    async def healthz(request: Request) -> Response:
+        ok = console.live.connected
+        return PlainTextResponse("ok\n" if ok else "broker not connected\n", status_code=200 if ok else 503)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        text = {404: "Halaman tidak ditemukan.", 405: "Metode tidak diizinkan untuk halaman ini."}.get(
+            status, "Permintaan tidak dapat diproses.")
+        return HTMLResponse(_error_html(text), status_code=status)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("error on %s %s", request.method, request.url.path, exc_info=exc)
+        return HTMLResponse(_error_html("Terjadi kesalahan di konsol; sudah dicatat untuk teknisi."), status_code=500)
+
+    routes = [
+        Route("/", home),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/site", site_page),
+        Route("/counter", counter_index),
+        Route("/counter/{gerai}", counter_page, methods=["GET"]),
+        Route("/counter/{gerai}", counter_act, methods=["POST"]),
+        Route("/day", day_page, methods=["GET"]),
+        Route("/day", day_act, methods=["POST"]),
+        Route("/fleet", fleet_page),
+        Route("/accounts", accounts_page),
+        Route("/sse/site", sse_site),
+        Route("/sse/counter/{gerai}", sse_counter),
+        Route("/sse/day", sse_day),
+        Route("/sse/fleet", sse_fleet),
+        Route("/healthz", healthz),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await console.startup()
+        try:
+            yield
+        finally:
+            await console.shutdown()
+
+    session_max_age = int(console.config.console.session_hours * 3600)
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders, tls=console.tls),
+            Middleware(SessionMiddleware, secret_key=console.accounts.session_key(), session_cookie=COOKIE,
+                       max_age=session_max_age, same_site="strict", https_only=console.tls),
+            Middleware(Authenticate, console=console),
+        ],
+        exception_handlers={HTTPException: not_found, 404: not_found, 405: not_found, 500: server_error},
+        lifespan=lifespan,
+    )
+
+
+def _safe_next(value: str) -> str:
+    """A local path to go to after signing in (never another site)."""
+    return value if re.fullmatch(r"/[a-z0-9/_-]{0,80}", value) and not value.startswith("//") else ""
+
+
+__all__ = ["Console", "build_app", "format_date_id"]
