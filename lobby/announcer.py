@@ -7,9 +7,12 @@
   a later call of the same ticket to the same gerai (one announcement, both ids
   accounted as announced: *merged*);
 * when calls queue up (``short_from`` or more waiting, the one about to start
-  included) they are said in the short form ("a dua belas, gerai lima"), about a
-  third of the full one, so a burst of 30 calls is said within the two minutes
-  a call stays worth announcing;
+  included, or a call that waited ``SHORT_AFTER_AGE``) they are said in the short
+  form ("a dua belas, gerai lima"), about a third of the full one, the waiting
+  calls of the same gerai together ("a dua belas, a tiga belas, gerai lima":
+  merged), and in the compact form ("a dua belas, lima") when even that would
+  bring the last waiting call near ``max_age``, so a burst of 30 calls is said
+  within the two minutes a call stays worth announcing;
 * a call is *stale*, and dropped (counted, logged, still on the screen), only
   when its age passes ``max_age``; its age is measured on the lobby's own
   monotonic clock from the moment the lobby received it, plus the age it already
@@ -47,8 +50,13 @@ from antre.lobby.voicepack import OutputFormat, VoicePack
 log = logging.getLogger(__name__)
 
 JOURNAL_KEEP = 2000
-#: silence between two announcements (seconds)
+#: silence between two announcements (seconds), and after a short one (a burst is said briskly)
 GAP = 0.4
+SHORT_GAP = 0.25
+#: a call that has waited this long for its turn is said in the short form, whatever follows it
+SHORT_AFTER_AGE = 20.0
+#: the compact form is used when the short one would bring the last queued call past this share of max_age
+COMPACT_AT = 0.85
 #: a short announcement after this much quiet starts with the chime again
 CHIME_AFTER_QUIET = 1.5
 
@@ -121,13 +129,27 @@ class AnnouncementQueue:
                 continue
             for a in p.calls:
                 self._remember(a.id)
-            return p, ("short" if waiting >= self.short_from else "full")
+            return p, ("short" if waiting >= self.short_from or age > SHORT_AFTER_AGE else "full")
         return None
 
+    def take_for_gerai(self, gerai: str) -> list[Pending]:
+        """Remove and return the waiting calls of ``gerai`` (said together with the one starting now)."""
+        taken = [p for p in self._queue if p.first.gerai == gerai]
+        for p in taken:
+            self._queue.remove(p)
+            for a in p.calls:
+                self._queued_ids.discard(a.id)
+                self._remember(a.id)
+        return taken
+
+    def projected_age(self, now: float, per_call: float) -> float:
+        """The largest age a queued call will have when its turn comes, if each before it takes ``per_call``."""
+        return max((p.age(now) + (i + 1) * per_call for i, p in enumerate(self._queue)), default=0.0)
+
     def settle(self, p: Pending, how: Outcome) -> None:
-        """Record how the calls of ``p`` were announced."""
+        """Record how the calls of ``p`` were announced (the first as ``how``, repeats of it as merged)."""
         for i, a in enumerate(p.calls):
-            self.outcome[a.id] = how if i == 0 or how == "chime_only" else "merged"
+            self.outcome[a.id] = how if i == 0 or how in ("chime_only", "merged") else "merged"
 
     def counts(self) -> dict[str, int]:
         """Calls per outcome, and those still waiting."""
@@ -166,10 +188,20 @@ class Started:
     at: float
     seconds: float
     spoken: bool = True  # False: the pack lacked a clip, only the chime was played
+    #: (seconds from the start, call) when each ticket said begins to be heard
+    spans: tuple[tuple[float, m.Announce], ...] = ()
 
     @property
     def first(self) -> m.Announce:
         return self.calls[0]
+
+    def call_at(self, now: float) -> m.Announce:
+        """The call being said at ``now`` (the last one begun; before or after the words, the first or last)."""
+        current = self.calls[0]
+        for offset, call in self.spans:
+            if self.at + offset <= now:
+                current = call
+        return current
 
     @property
     def ends(self) -> float:
@@ -253,10 +285,12 @@ class Announcer:
 
     # ------------------------------------------------------------------ policy
 
-    def announcement_for(self, a: m.Announce, form: Form = "full", chime: bool = True) -> Announcement:
+    def announcement_for(self, a: m.Announce, form: Form = "full", chime: bool = True,
+                         also: list[m.Announce] | None = None) -> Announcement:
         return announcement(a.ticket, a.gerai_number, a.gerai_name, a.agency_name if self.with_agency else None,
                             recall=a.recall, gerai=a.gerai, service=a.service, names=self.names,
-                            template=self.template, form=form, chime=chime)
+                            template=self.template, form=form, chime=chime,
+                            also=[c.ticket for c in also or []])
 
     def clips_for(self, a: m.Announce) -> list[str]:
         return self.announcement_for(a).clips
@@ -271,7 +305,7 @@ class Announcer:
         now = self.mono() if now is None else now
         with self._cond:
             last = self.current
-            if last is not None and now < last.ends + GAP:
+            if last is not None and now < last.ends + (GAP if last.form == "full" else SHORT_GAP):
                 return None
             picked = self.queue.next(now)
             if picked is None:
@@ -281,8 +315,17 @@ class Announcer:
             recall = all(c.recall for c in pending.calls)
             if recall != a.recall:
                 a = next(c for c in pending.calls if c.recall == recall)
-            chime = form == "full" or last is None or last.form != "short" or now - last.ends > CHIME_AFTER_QUIET
-            said = self.announcement_for(a, form, chime)
+            chime = form == "full" or last is None or last.form == "full" or now - last.ends > CHIME_AFTER_QUIET
+            together: list[Pending] = []
+            if form == "short":  # a backlog: the other calls of this gerai are said with this one
+                together = self.queue.take_for_gerai(a.gerai)
+            also = [p.first for p in together]
+            said = self.announcement_for(a, form, chime, also)
+            if form == "short" and not self.pack.missing(said.clips):
+                per_call = self.pack.duration(self.announcement_for(a, "short", False)) + SHORT_GAP
+                if self.queue.projected_age(now, per_call) > COMPACT_AT * self.queue.max_age:
+                    form = "compact"
+                    said = self.announcement_for(a, form, chime, also)
             missing = self.pack.missing(said.clips)
             spoken = not missing
             if missing:
@@ -291,8 +334,16 @@ class Announcer:
                 said = Announcement([], ["chime"], [0.0], form)
             out = self.player.format if self.player is not None else OutputFormat(self.pack.rate)
             pcm = self.pack.render(said, out)
-            started = Started(tuple(pending.calls), form, said, now, out.seconds(pcm), spoken)
-            self.queue.settle(pending, form if spoken else "chime_only")
+            calls = [a] + also
+            spans: list[tuple[float, m.Announce]] = []
+            if spoken:
+                starts = self.pack.offsets(said)
+                spans = [(starts[index][0], calls[k]) for k, (index, _) in enumerate(said.marks[:len(calls)])]
+            started = Started(tuple(pending.calls) + tuple(c for p in together for c in p.calls), form, said, now,
+                              out.seconds(pcm), spoken, tuple(spans))
+            self.queue.settle(pending, ("full" if form == "full" else "short") if spoken else "chime_only")
+            for p in together:
+                self.queue.settle(p, "merged" if spoken else "chime_only")
             self.current = started
             self.history.append(started)
             del self.history[:-200]
@@ -333,7 +384,8 @@ class Announcer:
                 current = self.current
                 wait = 0.5
                 if current is not None:
-                    wait = min(wait, max(0.01, current.ends + GAP - self.mono()))
+                    gap = GAP if current.form == "full" else SHORT_GAP
+                    wait = min(wait, max(0.01, current.ends + gap - self.mono()))
                 if not self._stop.is_set():
                     self._cond.wait(wait)
 

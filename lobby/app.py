@@ -232,7 +232,7 @@ class LobbyApp:
         speaking = False
         started_ago = 1e9
         if current is not None:
-            a = current.first
+            a = current.call_at(now_mono)  # in a merged announcement: the ticket being said
             main = CallItem(a.ticket, a.gerai, a.gerai_number, a.gerai_name, a.recall, a.called_at,
                             service=a.service, merged=len(current.calls) - 1)
             speaking = current.at <= now_mono < current.ends

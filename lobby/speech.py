@@ -16,7 +16,12 @@ speaks in one of two forms:
   when the zone asks), "silakan menuju gerai N", then the zone's agency or
   service name when its template says so;
 * ``short``, when calls queue up: the number and "gerai N" only (no chime
-  unless the previous announcement was a full one), about a third of the time.
+  unless the previous announcement was a full one), about a third of the time;
+* ``compact``, when even the short form would leave the last queued call
+  unsaid for too long: the number and the gerai's number ("a dua belas, lima").
+
+In both short forms the calls of one gerai waiting together are said together
+("a dua belas, a tiga belas, gerai lima").
 
 Which agency or service name is said is the zone's template (``announce_with``
 of a ``[[lobby]]``, as SiolaQ's zones do); their clip texts come from the site
@@ -27,7 +32,7 @@ for ATR/BPN).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,7 +49,7 @@ NUMBER_WORDS = ONES + ("sepuluh", "sebelas", "belas", "puluh", "seratus", "ratus
 PHRASES = {"chime": "", "nomor_antrean": "nomor antrean", "silakan_menuju": "silakan menuju", "gerai": "gerai",
            "panggilan_ulang": "panggilan ulang"}
 
-Form = Literal["full", "short"]
+Form = Literal["full", "short", "compact"]
 Template = Literal["none", "agency", "service"]
 
 #: Pauses (seconds of silence after a clip) that make the words one sentence.
@@ -60,6 +65,7 @@ AFTER_SILAKAN = 0.08
 AFTER_GERAI = 0.05
 BEFORE_NAME = 0.35
 SHORT_BEFORE_GERAI = 0.30
+BETWEEN_TICKETS = 0.30
 
 _TICKET_RE = re.compile(r"^([A-Z]{1,2})-?([0-9]{1,6})$")
 
@@ -177,6 +183,8 @@ class Announcement:
     clips: list[str]
     pauses: list[float]
     form: Form = "full"
+    #: (index of the first clip, ticket) of every ticket said, in order
+    marks: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -188,6 +196,7 @@ class _Builder:
         self.words: list[str] = []
         self.clips: list[str] = []
         self.pauses: list[float] = []
+        self.marks: list[tuple[int, str]] = []
 
     def add(self, clip: str, words: Iterable[str], pause: float) -> None:
         self.clips.append(clip)
@@ -201,21 +210,24 @@ class _Builder:
 
     def ticket(self, ticket: str) -> None:
         letters, number = split_ticket(ticket)
+        self.marks.append((len(self.clips), ticket))
         for i, name in enumerate(letters):
             self.add(f"letter_{name}", [name], BETWEEN_LETTERS if i < len(letters) - 1 else AFTER_LETTERS)
         for word in number:
             self.add(word, [word], BETWEEN_NUMBER_WORDS)
 
-    def gerai(self, gerai: str, gerai_number: int | None, gerai_name: str, names: Names | None) -> None:
+    def gerai(self, gerai: str, gerai_number: int | None, gerai_name: str, names: Names | None,
+              word: bool = True) -> None:
         number = gerai_number
         if names is not None and gerai in names.gerai_names:
             number = None
         elif number is not None and not is_numbered(gerai_name, number):
             number = None
         if number is not None:
-            self.add("gerai", ["gerai"], AFTER_GERAI)
-            for word in number_words(number):
-                self.add(word, [word], BETWEEN_NUMBER_WORDS)
+            if word:
+                self.add("gerai", ["gerai"], AFTER_GERAI)
+            for w in number_words(number):
+                self.add(w, [w], BETWEEN_NUMBER_WORDS)
         else:
             spoken = names.gerai_names.get(gerai) if names is not None else None
             self.add(gerai_clip(gerai), (spoken or said_as(gerai_name)).split(), BETWEEN_NUMBER_WORDS)
@@ -223,7 +235,7 @@ class _Builder:
     def done(self, form: Form) -> Announcement:
         if self.pauses:
             self.pauses[-1] = 0.0
-        return Announcement(self.words, self.clips, self.pauses, form)
+        return Announcement(self.words, self.clips, self.pauses, form, self.marks)
 
 
 def is_numbered(name: str, number: int) -> bool:
@@ -233,21 +245,26 @@ def is_numbered(name: str, number: int) -> bool:
 
 def announcement(ticket: str, gerai_number: int | None, gerai_name: str = "", agency: str | None = None,
                  recall: bool = False, *, gerai: str = "", service: str = "", names: Names | None = None,
-                 template: VoiceTemplate | None = None, form: Form = "full", chime: bool = True) -> Announcement:
-    """The words and clips of one call.
+                 template: VoiceTemplate | None = None, form: Form = "full", chime: bool = True,
+                 also: Sequence[str] = ()) -> Announcement:
+    """The words and clips of one call (in the short forms, with ``also``: more tickets called to the
+    same gerai, said one after the other before it: "a dua belas, a tiga belas, gerai lima").
 
     ``agency`` (a name) is said at the end, as before templates existed; with ``template``
     and ``names`` the zone's template decides (the gerai's agency or the call's service).
     """
     template = template or VoiceTemplate()
     b = _Builder()
-    if form == "short":
+    if form in ("short", "compact"):
         if chime:
             b.add("chime", [], AFTER_CHIME)
         b.ticket(ticket)
+        for other in also:
+            b.breath(BETWEEN_TICKETS)
+            b.ticket(other)
         b.breath(SHORT_BEFORE_GERAI)
-        b.gerai(gerai, gerai_number, gerai_name, names)
-        return b.done("short")
+        b.gerai(gerai, gerai_number, gerai_name, names, word=form == "short")  # compact: "a dua belas, lima"
+        return b.done(form)
     b.add("chime", [], AFTER_CHIME)
     if recall:
         b.add("panggilan_ulang", ["panggilan", "ulang"], AFTER_RECALL)

@@ -230,7 +230,7 @@ def encode(samples: Samples, out: OutputFormat, rate: int = RATE) -> bytes:
 
 
 def build(out: Path, texts: Mapping[str, str] | Iterable[str] = (), espeak: str | None = None,
-          speed: int = 135) -> list[Path]:
+          speed: int = 160) -> list[Path]:
     """Generate every clip with espeak-ng's Indonesian voice into ``out``.
 
     ``texts`` maps clip names to what is said (a site's needs, see
