@@ -337,7 +337,8 @@ class DemoStack:
         current = app.current
         speaking = current is not None and current.ends > app.mono()
         return (f"{self.voice_note}: {total} calls for lobby {app.lobby_id}; announced {said} (full form "
-                f"{c['full']}, shortened {c['short']}, merged with a repeated call {c['merged']}), dropped as "
+                f"{c['full']}, shortened {c['short']}, said together with another call of its gerai {c['merged']}), "
+                f"dropped as "
                 f"stale {c['stale']}, chime only (clip missing) {c['chime_only']}, still waiting when the demo "
                 f"ended {c['queued']}{' (one was being said)' if speaking else ''}")
 
