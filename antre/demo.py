@@ -59,6 +59,7 @@ from antre.central.runner import CentralRunner
 from antre.central.service import Handled, QueueService
 from antre.lobby import voicepack
 from antre.lobby.app import LobbyApp
+from antre.lobby.room import Room, site_clips
 from antre.lobby.voicepack import VoicePack, default_cache
 from antre.central.store import EventStore
 from antre.hardware.gestures import Gesture
@@ -193,6 +194,7 @@ class DemoStack:
         self.lobby: MqttLink | None = None
         self.edges: dict[str, Assembly] = {}
         self.lobby_app: LobbyApp | None = None
+        self.voice_note = ""
         self.console_url: str | None = None
         self._console_server: object | None = None
         self._console_thread: threading.Thread | None = None
@@ -292,17 +294,53 @@ class DemoStack:
         lobby_id = next(iter(self.config.lobbies), None)
         if lobby_id is None:
             return
-        cache = default_cache()
-        if not cache.exists() and shutil.which("espeak-ng"):
-            try:
-                voicepack.build(cache, [a.short for a in self.config.agencies.values()])
-            except (OSError, subprocess.SubprocessError) as exc:
-                log.warning("could not build the voice pack: %s", exc)
+        pack = self._voice_pack(lobby_id)
         self.lobby_app = LobbyApp(self.config, lobby_id, self.address(Identity(Role.LOBBY, lobby_id)),
-                                  pack=VoicePack.load(cache), journal=self.workdir / "announced.log",
-                                  clock=self.clock)
+                                  pack=pack, journal=self.workdir / "announced.log", clock=self.clock)
         self.lobby_app.start()
         self.lobby_app.link.connected.wait(TIMEOUT)
+
+    def _voice_pack(self, lobby_id: str) -> VoicePack | None:
+        """The espeak-ng pack in the cache, built (or completed) for this site when espeak-ng is here;
+        without one the lobby runs silent and :attr:`voice_note` says once how to get a voice."""
+        cache = default_cache()
+        needed = Room.of(self.config, lobby_id).clips_needed(self.config)
+        pack = VoicePack.load(cache) if cache.is_dir() else None
+        if pack is not None and not pack.check(needed):
+            self.voice_note = f"voice pack {cache}"
+            return pack
+        if shutil.which("espeak-ng"):
+            try:
+                voicepack.build(cache, site_clips(self.config))
+            except (OSError, subprocess.SubprocessError) as exc:
+                log.warning("could not build the voice pack: %s", exc)
+            else:
+                pack = VoicePack.load(cache)
+                if not pack.check(needed):
+                    self.voice_note = f"voice pack {cache} (built now with espeak-ng)"
+                    return pack
+        self.voice_note = ("no voice: the lobby shows the calls but does not speak them (install espeak-ng, "
+                           "e.g. `sudo apt-get install espeak-ng`, and the demo builds its Indonesian voice; or "
+                           "`antre lobby voicepack build --config SITE.toml`)")
+        return None
+
+    def voice_summary(self) -> str:
+        """What the lobby's voice did with the calls of its room, every call accounted for."""
+        app = self.lobby_app
+        if app is None:
+            return "no lobby in the site file"
+        if app.announcer is None:
+            return self.voice_note
+        c = app.announcer.queue.counts()
+        said = c["full"] + c["short"] + c["merged"]
+        total = said + c["stale"] + c["chime_only"] + c["queued"]
+        current = app.current
+        speaking = current is not None and current.ends > app.mono()
+        return (f"{self.voice_note}: {total} calls for lobby {app.lobby_id}; announced {said} (full form "
+                f"{c['full']}, shortened {c['short']}, said together with another call of its gerai {c['merged']}), "
+                f"dropped as "
+                f"stale {c['stale']}, chime only (clip missing) {c['chime_only']}, still waiting when the demo "
+                f"ended {c['queued']}{' (one was being said)' if speaking else ''}")
 
     def lobby_snapshot(self, path: Path, size: tuple[int, int] = (1920, 1080)) -> Path | None:
         if self.lobby_app is None:
@@ -515,12 +553,13 @@ def run_headless(config: SiteConfig, out: TextIO, duration: float, day: dt.date 
                 paths = stack.snapshots(snapshots)
                 out.write(f"number displays: {len(paths)} PNG snapshots in {snapshots}/\n")
                 lobby_png = stack.lobby_snapshot(snapshots / "lobby.png")
-                if lobby_png is not None and stack.lobby_app is not None and stack.lobby_app.announcer:
-                    queue = stack.lobby_app.announcer.queue
-                    stale = sum(1 for _, why in queue.dropped if why == "stale")
-                    out.write(f"lobby screen: {lobby_png}; voice pack {stack.lobby_app.announcer.pack.source}; "
-                              f"{len(queue.played) - stale} calls announced, {stale} dropped as stale "
-                              "(the morning ran faster than speech)\n")
+                if lobby_png is not None:
+                    out.write(f"lobby screen: {lobby_png}\n")
+            out.write(f"lobby voice: {stack.voice_summary()}\n")
+            if stack.lobby_app is not None and stack.lobby_app.announcer is not None and duration < 600:
+                out.write("  (the headless morning runs about "
+                          f"{max(1, int((t_end.timestamp() - t_open.timestamp()) / max(duration, 1)))}x faster than "
+                          "real time; speech does not: run `antre demo` in a terminal to hear every call)\n")
         finally:
             stack.stop()
     return 0
@@ -593,7 +632,8 @@ def run_interactive(config: SiteConfig, inp: TextIO, out: TextIO, workdir: Path 
         try:
             local = dt.datetime.fromtimestamp(clock(), config.zone)
             out.write(f"antre demo: {config.site.name}, simulated time {local:%A %d %B %Y %H:%M} "
-                      f"{config.zone_abbrev()}; broker 127.0.0.1:{stack.port}\n{stack.console_note()}\n{HELP}\n")
+                      f"{config.zone_abbrev()}; broker 127.0.0.1:{stack.port}\n{stack.console_note()}\n"
+                      f"lobby: {stack.voice_note}\n{HELP}\n")
             counter = 0
             kiosk = next(iter(config.kiosks), None)
             for line in inp:
@@ -602,6 +642,7 @@ def run_interactive(config: SiteConfig, inp: TextIO, out: TextIO, workdir: Path 
                     continue
                 verb, args = words[0], words[1:]
                 if verb == "q":
+                    out.write(f"lobby voice: {stack.voice_summary()}\n")
                     break
                 if verb in ("h", "?"):
                     out.write(HELP + "\n")

@@ -63,10 +63,17 @@ class SiteSection(_Strict, frozen=True, kw_only=True):
     ticket_footer: Annotated[str, Meta(max_length=120)] = ""
 
 
+#: How a name is said aloud: lower-case words, e.g. "a te er be pe en" for ATR/BPN
+Spoken = Annotated[str, Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9' -]+$")]
+
+
 class Agency(_Strict, frozen=True, kw_only=True):
     id: Ident
     name: Name
     short: Annotated[str, Meta(min_length=1, max_length=40)]
+    #: how the lobby's voice says the agency (default: ``short`` as written); abbreviations
+    #: need one, e.g. ATR/BPN -> "a te er be pe en"
+    spoken: Spoken | None = None
 
 
 class Service(_Strict, frozen=True, kw_only=True):
@@ -78,6 +85,8 @@ class Service(_Strict, frozen=True, kw_only=True):
     daily_quota: Annotated[int, Meta(ge=1)] | None = None
     avg_service_minutes: Annotated[float, Meta(gt=0, le=480)] = 10.0
     standard: Annotated[str, Meta(max_length=300)] = ""
+    #: how the lobby's voice says the service (default: ``name`` as written)
+    spoken: Spoken | None = None
     # Optional overrides of the site's schedule.
     hours: dict[str, list[str]] | None = None
     breaks: dict[str, list[str]] | None = None
@@ -103,10 +112,26 @@ class Kiosk(_Strict, frozen=True, kw_only=True):
 
 
 class Lobby(_Strict, frozen=True, kw_only=True):
+    """A lobby screen and its loudspeaker: which room it serves, how it speaks, how far it is read."""
+
     id: Ident
     name: Name
-    gerai: list[Ident] = []  # empty: every gerai
-    services: list[Ident] = []  # empty: every service
+    gerai: list[Ident] = []  # empty: every gerai (or, with services, the gerai serving them)
+    services: list[Ident] = []  # empty: every service (or, with gerai, the services they call)
+    #: the zone's template: what the voice says after the gerai ("none", the "agency" or the "service")
+    announce_with: Literal["none", "agency", "service"] = "none"
+    #: say the ticket number twice ("... a dua belas, a dua belas, silakan menuju ...")
+    repeat_number: bool = False
+    #: how far the farthest waiting citizen sits from the screen (metres): text sizes follow it
+    viewing_distance_m: Annotated[float, Meta(ge=1.0, le=40.0)] = 8.0
+    #: the screen's diagonal (inches, 16:9); 43 is the smallest the board is designed for
+    screen_inches: Annotated[float, Meta(ge=20.0, le=120.0)] = 43.0
+    #: an image (PNG or JPEG) for the logo slot; a relative path is relative to the site file
+    logo: str = ""
+    #: a folder of information pages: *.txt (first line the title) and *.png/*.jpg images
+    info: str = ""
+    #: a call not announced within this many seconds of being made is dropped (counted, logged, shown)
+    max_call_age_s: Annotated[float, Meta(ge=10.0, le=3600.0)] = 120.0
 
 
 class Monitor(_Strict, frozen=True, kw_only=True):
@@ -425,7 +450,8 @@ def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
         for j, sid in enumerate(lobby.services):
             if sid not in services:
                 raise fail(f"{key}.services[{j}]", f"unknown service {sid!r}")
-        lobbies[lobby.id] = lobby
+        lobbies[lobby.id] = msgspec.structs.replace(
+            lobby, logo=resolve_path(lobby.logo, base), info=resolve_path(lobby.info, base))
     monitors = list(BUILTIN_MONITORS)
     for i, mon in enumerate(cfg.monitor):
         if mon.id in monitors:

@@ -91,6 +91,29 @@ def test_headless_demo_over_mqtt(tmp_path: Path, capsys: pytest.CaptureFixture[s
     for line in ("press to reply", "press to gerai display", "press to lobby board", "press to announcement"):
         assert line in out
     assert "press to gerai display  p50" in out  # every call reached its display
+    voice = out.split("lobby voice: ")[1].split("\n")[0]
+    if "no voice:" not in voice:  # every call of the lobby's room accounted for, none dropped silently
+        total = int(voice.split(": ")[1].split(" calls")[0])
+        said = int(voice.split("announced ")[1].split(" ")[0])
+        stale = int(voice.split("dropped as stale ")[1].split(",")[0])
+        chime = int(voice.split("chime only (clip missing) ")[1].split(",")[0])
+        waiting = int(voice.split("ended ")[1].split(" ")[0])
+        assert said + stale + chime + waiting == total > 0 and chime == 0
+
+
+def test_the_demo_says_once_how_to_get_a_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In `make demo` no voice pack was found, every clip was skipped with a warning each (30), 202 calls
+    were dropped as stale and the summary said "30 calls announced"."""
+    import antre.demo
+    from antre.central.config import load_site
+    from antre.demo import DemoStack, ManualClock
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(antre.demo.shutil, "which", lambda name: None)
+    stack = DemoStack(load_site(KUPANG), tmp_path, ManualClock(0.0))
+    assert stack._voice_pack("lobby-1") is None
+    assert "sudo apt-get install espeak-ng" in stack.voice_note and "does not speak" in stack.voice_note
+    assert stack.voice_summary() == "no lobby in the site file"  # not started: nothing to account for
 
 
 def test_interactive_demo_reads_commands() -> None:

@@ -19,7 +19,7 @@ LEAVES = [
     "central run", "central check-log",
     "broker run", "broker mosquitto-config",
     "edge run", "edge selftest", "edge setup", "edge provision", "edge bundle", "edge wheelhouse",
-    "lobby run", "lobby render", "lobby say", "lobby voicepack build",
+    "lobby run", "lobby render", "lobby say", "lobby voicepack build", "lobby voicepack check",
     "firmware config", "firmware deploy",
     "backup", "status",
     "console run", "console user add", "console user passwd", "console user remove", "console user list",

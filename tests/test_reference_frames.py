@@ -9,7 +9,6 @@ identical on every machine with the versions in constraints.txt.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -85,23 +84,20 @@ def _hdmi(content: DisplayContent) -> Image.Image:
     return display.snapshot()
 
 
-def _lobby(size: tuple[int, int]) -> Image.Image:
+def _lobby(size: tuple[int, int], lobby: str = "lobby-1") -> Image.Image:
+    """The busy sample morning of the example site as its lobby draws it (the gerai page)."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame
 
     from antre.lobby import screen
+    from tests.lobby_scenes import Scene
 
-    model = screen.ScreenModel(
-        site_name="Mal Pelayanan Publik Kota Kupang", zone_abbrev="WITA",
-        now=dt.datetime(2026, 11, 27, 9, 41, tzinfo=dt.timezone(dt.timedelta(hours=8))),
-        board=screen.sample_board(), connected=True, highlight=screen.sample_board().calls[-1], highlight_age=1.0,
-        running_text="Selamat datang di MPP Kota Kupang.", marquee_offset=0.0,
-        panel=screen.ServiceInfo("Perekaman dan Pencetakan KTP-el", "Dukcapil", "Senin-Jumat 08:00-15:00", ""),
-    )
+    scene = Scene(lobby, voice=False)
+    scene.busy_morning()
     pygame.display.init()
     pygame.font.init()
     surface = pygame.Surface(size)
-    screen.draw(surface, model)
+    screen.draw(surface, scene.app.model(page_clock=0.0))
     return Image.frombytes("RGB", size, pygame.image.tobytes(surface, "RGB"))
 
 
@@ -114,6 +110,7 @@ CASES: dict[str, Callable[[], Image.Image]] = {
     **{f"hdmi-{name}": (lambda c=c: _hdmi(c)) for name, c in CITIZEN_STATES.items()},
     "lobby-1280x720": lambda: _lobby((1280, 720)),
     "lobby-1920x1080": lambda: _lobby((1920, 1080)),
+    "lobby-dukcapil-1280x720": lambda: _lobby((1280, 720), "lobby-dukcapil"),
 }
 
 

@@ -7,7 +7,7 @@ laptop demo and production grant exactly the same rights:
 * a **gerai** publishes only its own ``cmd``, ``presence`` and ``health`` and
   reads only its own ``reply``, ``state`` and ``print``;
 * a **kiosk** likewise, without ``state``;
-* a **lobby** reads the board, the announcements and the central's presence,
+* a **lobby** reads the board, the announcements, the central's presence and each gerai's presence,
   and publishes only its own ``presence`` and ``health``;
 * a **monitor** (``monitor.<name>``) reads everything under its site and
   publishes nothing: the central's fence probe, ``antre status`` and tools;
@@ -108,6 +108,7 @@ def rules(site: str, who: Identity) -> list[tuple[Access, str]]:
             (Access.READ, t.board()),
             (Access.READ, t.calls()),
             (Access.READ, t.all_gerai_states()),
+            (Access.READ, t.all_gerai_presence()),
             (Access.READ, t.announce()),
             (Access.READ, t.central_presence()),
         ]

@@ -164,6 +164,10 @@ class Topics:
     def all_presence(self) -> str:
         return f"{self.prefix}/+/+/presence"
 
+    def all_gerai_presence(self) -> str:
+        """Every gerai's retained presence (a lobby shows an offline gerai as such)."""
+        return f"{self.prefix}/{Role.GERAI.value}/+/{Channel.PRESENCE.value}"
+
     def all_health(self) -> str:
         return f"{self.prefix}/+/+/health"
 
