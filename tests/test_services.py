@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -296,10 +295,10 @@ def test_watchdog_pings_only_while_the_loop_makes_progress(tmp_path: Path) -> No
         wait_for(lambda: dog.pings >= 3, 5, "pings while the loop turns")
         stop.set()  # the loop hangs
         worker.join(2)
-        time.sleep(0.3)
-        pings = dog.pings
-        time.sleep(0.5)
-        assert dog.pings == pings and dog.missed >= 3  # no more pings: systemd would restart the service
+        wait_for(lambda: dog.missed >= 1, 5, "a check that finds the loop stalled")
+        pings, missed = dog.pings, dog.missed
+        wait_for(lambda: dog.missed >= missed + 3, 5, "three more stalled checks")
+        assert dog.pings == pings  # no more pings: systemd would restart the service
         dog.stop()
         assert sink.fields().count("WATCHDOG=1") == dog.pings
     finally:
