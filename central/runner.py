@@ -109,6 +109,8 @@ class CentralRunner:
         self._swept = time.monotonic()
         #: devices whose presence went online in the batch being processed
         self._came_online: set[tuple[str, str]] = set()
+        #: by role: the devices online with contract 1, still served their old topics
+        self._contract1: dict[str, set[str]] = {}
         #: published messages by kind, for `make bench` and tests (cumulative)
         self.published: dict[str, int] = {}
         self.published_bytes = 0
@@ -428,10 +430,9 @@ class CentralRunner:
     # Contract 1 readers (PROTOCOL.md, "Versions"): a gerai that reads its waiting count from its own
     # state, a lobby that reads the whole board.  They are served for as long as one is online.
 
-    def _contract1_online(self, role: Role) -> list[str]:
-        prefix = role.value + "/"
-        return [key[len(prefix):] for key, d in self.devices.items()
-                if key.startswith(prefix) and d.online and d.contract < 2]
+    def _contract1_online(self, role: Role) -> set[str]:
+        """The devices of ``role`` online with contract 1 (kept by :meth:`_presence`, not searched)."""
+        return self._contract1.setdefault(role.value, set())
 
     def _contract1_gerai(self, services: set[str]) -> set[str]:
         """The online contract 1 gerai that show the waiting count of one of ``services``."""
@@ -516,6 +517,11 @@ class CentralRunner:
             self._came_online.add((role, device))
         status.online = presence.online
         status.contract = presence.contract
+        readers = self._contract1.setdefault(role, set())
+        if presence.online and presence.contract < 2:
+            readers.add(device)
+        else:
+            readers.discard(device)
 
     def _health(self, role: str, device: str, payload: bytes, now: float) -> None:
         try:
