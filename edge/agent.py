@@ -42,7 +42,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
 
 from antre import __version__
 from antre.broker.wire import codec
@@ -187,10 +186,7 @@ class EdgeAgent:
             s = self.state
             name = (s.name if s else "") or self.config.device.name or self.device
             number = s.ticket if s else None
-            waiting = s.waiting if s else 0
-            if s is not None and s.services:
-                summed = self.feed.waiting_for(s.services)
-                waiting = waiting if summed is None else summed  # contract 1 central: its own count
+            waiting = self.feed.shown(s).waiting if s else 0  # (a contract 1 central: the state's own count)
             if not self.link.connected.is_set():
                 status, mode = "OFFLINE", Mode.OFFLINE
             elif self.central_lost:
@@ -221,11 +217,7 @@ class EdgeAgent:
         """The gerai's state as its display shows it: under contract 2 with the waiting count
         summed from its services' states (the one in the state itself may be old)."""
         with self._lock:
-            s = self.state
-            if s is None or not s.services:
-                return s
-            summed = self.feed.waiting_for(s.services)
-            return s if summed is None else msgspec.structs.replace(s, waiting=summed)
+            return self.feed.shown(self.state) if self.state is not None else None
 
     def render(self) -> None:
         if self.hw.display is None:

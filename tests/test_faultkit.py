@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from antre.broker.wire import codec
@@ -691,10 +690,7 @@ def displays(watcher: Watcher) -> tuple[dict[str, m.GeraiState], m.Board | None]
     """What each gerai display shows (contract 2: its state, with the waiting count summed from its
     services' states) and the site a lobby assembles from the same retained topics."""
     feed = watcher.feed(T.site)
-    states: dict[str, m.GeraiState] = {}
-    for gid, state in feed.gerai.items():
-        waiting = feed.waiting_for(state.services)
-        states[gid] = state if waiting is None else msgspec.structs.replace(state, waiting=waiting)
+    states = {gid: feed.shown(state) for gid, state in feed.gerai.items()}
     return states, (feed.board() if feed.gerai else None)
 
 

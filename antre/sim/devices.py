@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import msgspec
 
 from antre.broker.admin.acl import Identity
 from antre.broker.link.base import Will
@@ -86,10 +85,7 @@ class SimDevice:
 
     def _shown(self, state: m.GeraiState) -> m.GeraiState:
         """What the display shows: under contract 2 the waiting count is its services' sum."""
-        if self.contract < 2 or not state.services:
-            return state
-        summed = self.feed.waiting_for(state.services)
-        return state if summed is None else msgspec.structs.replace(state, waiting=summed)
+        return state if self.contract < 2 else self.feed.shown(state)
 
     def publish_raw(self, payload: bytes, topic: str | None = None) -> None:
         info = self.link.publish(topic or self.topics.device(self.role, self.device, Channel.CMD), payload, qos=1)

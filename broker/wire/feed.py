@@ -20,6 +20,8 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.codec import ProtocolError
@@ -109,6 +111,12 @@ class SiteFeed:
                 return None
             total += state.waiting
         return total
+
+    def shown(self, state: m.GeraiState) -> m.GeraiState:
+        """``state`` as its gerai's display shows it: the waiting count summed from its services'
+        states (the count in a contract 2 gerai state may be old); unchanged while one is unknown."""
+        summed = self.waiting_for(state.services) if state.services else None
+        return state if summed is None else msgspec.structs.replace(state, waiting=summed)
 
     def board(self) -> m.Board:
         """The whole site in the shape of the contract 1 board (what lobby screens draw)."""
