@@ -443,12 +443,13 @@ class CentralRunner:
 
     def _contract1_lobby_online(self) -> bool:
         """Is a lobby there that may read the board?  A contract 1 lobby publishes no presence:
-        a lobby of the site's file that has not said it reads contract 2 is taken for one."""
+        a lobby of the site's file that is not online saying it reads contract 2 is taken for one
+        (one never upgraded, or one rolled back to the previous release while its presence says offline)."""
         if self._contract1_online(Role.LOBBY):
             return True
         for lobby in self.config.lobbies:
             status = self.devices.get(f"{Role.LOBBY.value}/{lobby}")
-            if status is None or status.contract < 2:
+            if status is None or not status.online or status.contract < 2:
                 return True
         return False
 

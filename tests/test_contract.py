@@ -119,6 +119,30 @@ def test_feed_applies_the_epoch_rule_per_item() -> None:
     assert feed.offer(topic, svc(6, 1, 0))  # a fresh log wins whatever its rev
     assert feed.services["ktp"].waiting == 0
     assert not feed.offer(T.service_state("kk"), svc(6, 2, 1))  # a state on another service's topic
+    g2 = codec.encode(m.GeraiState(epoch=6, gerai="g2", number=2, name="Gerai 2", status="idle", waiting=0, rev=3,
+                                   ts=1.0))
+    assert not feed.offer(T.gerai("g1", Channel.STATE), g2) and not feed.gerai  # and a gerai's on another's
+    assert feed.offer(T.gerai("g2", Channel.STATE), g2)
     assert not feed.offer(topic, b"\xff" * 10)  # garbage: logged, ignored
     assert not feed.offer(topic, b"[" * 5000)
     assert feed.waiting_for(["ktp"]) == 0 and feed.waiting_for(["ktp", "kk"]) is None
+
+
+def test_a_lobby_rolled_back_to_contract_1_gets_the_board_again(stack: Stack) -> None:
+    """Its contract 2 presence went offline; the previous release's lobby publishes none."""
+    site = stack.site
+    spy = Watcher(site, Identity(Role.MONITOR, "t1"), [T.board()])
+    kiosk = Device(site, Role.KIOSK, "k1")
+    lobby = Watcher(site, Identity(Role.LOBBY, "lobby-1"), [T.announce()])
+    try:
+        topic = T.device(Role.LOBBY, "lobby-1", Channel.PRESENCE)
+        for online in (True, False):
+            lobby.link.publish(topic, codec.encode(m.Presence(role="lobby", device="lobby-1", online=online,
+                                                              contract=2)), qos=1, retain=True).wait_for_publish(5)
+        _issue(kiosk, 3, "ktp")
+        wait_for(lambda: [b for b in spy.decoded("/board", "board", m.Board)
+                          if any(s.service == "ktp" and s.waiting == 3 for s in b.services)], 10,
+                 "a current board for the rolled-back lobby")
+    finally:
+        for c in (kiosk, lobby, spy):
+            c.close()

@@ -79,7 +79,11 @@ class SiteFeed:
             return False
         try:
             if where.role is Role.GERAI and where.channel is Channel.STATE and where.device:
-                return self._take_gerai(codec.decode(payload, Channel.STATE, m.GeraiState))
+                gerai = codec.decode(payload, Channel.STATE, m.GeraiState)
+                if gerai.gerai != where.device:
+                    log.warning("ignored a gerai state for %r on the topic of %r", gerai.gerai, where.device)
+                    return False
+                return self._take_gerai(gerai)
             if where.role is None and where.channel == SERVICE_STATE and where.device:
                 state = codec.decode(payload, SERVICE_STATE, m.ServiceState)
                 if state.service != where.device:
