@@ -773,7 +773,10 @@ class Engine:
                     if ticket.status is Status.UNPRINTED:  # printed at last: it waits in its place
                         ticket.status = Status.WAITING
                         self._enqueue(ticket)
-                elif ticket.print_status != "printed":  # (a failed reprint: the citizen holds the first)
+                elif ticket.print_status != "printed" and event.actor == ticket.issuer:
+                    # Only the issuer's failed print strands a ticket: a failed reprint elsewhere (a
+                    # counter's printer at staff's request) leaves it as it was, and one after a
+                    # good print changes nothing (the citizen holds the first).
                     ticket.print_status = "failed"
                     if ticket.status is Status.WAITING and not ticket.announced:  # nobody holds it
                         self._dequeue(ticket)

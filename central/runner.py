@@ -422,8 +422,10 @@ class CentralRunner:
         self._send(self.topics.device(role, device, Channel.REPLY), h.reply)
         if h.duplicate:
             return  # print jobs and announcements went out the first time
-        for job in h.print_jobs:
-            self._send(self.topics.device(role, device, Channel.PRINT), job)
+        if h.print_jobs:
+            to_role, to_device = h.print_to or (role, device)
+            for job in h.print_jobs:
+                self._send(self.topics.device(to_role, to_device, Channel.PRINT), job)
         for announcement in h.announcements:
             self._send(self.topics.announce(), announcement)
 

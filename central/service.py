@@ -42,7 +42,8 @@ DeviceRole = Literal["gerai", "kiosk"]
 _KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack", "void_ticket", "reprint"})
 #: what each role of a console user may ask (operations console); the console checks a staff
 #: user's gerai, the central checks the role and that the command came from its console
-_COUNTER_ACTIONS = frozenset({"call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume"})
+_COUNTER_ACTIONS = frozenset({"call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume",
+                              "reprint"})
 _DAY_ACTIONS = frozenset({"stop_issuing", "resume_issuing", "set_quota", "lobby_message"})
 CONSOLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": _COUNTER_ACTIONS | _DAY_ACTIONS,
@@ -60,6 +61,9 @@ class Handled:
     duplicate: bool = False
     events: list[ev.AnyEvent] = field(default_factory=list)
     print_jobs: list[m.PrintJob] = field(default_factory=list)
+    #: the (role, device) whose printer gets ``print_jobs`` (None: the sender's; a counter action from the
+    #: operations console prints on that gerai's printer)
+    print_to: tuple[str, str] | None = None
     announcements: list[m.Announce] = field(default_factory=list)
     #: gerai whose own display state changed (number, status, pause reason)
     touched_gerai: set[str] = field(default_factory=set)
@@ -309,6 +313,8 @@ class QueueService:
             ts=now,
         )
         handled = Handled(reply=reply, events=list(outcome.events))
+        if isinstance(cmd, m.ConsoleCommand) and cmd.gerai is not None:
+            handled.print_to = ("gerai", cmd.gerai)
         engine = self.engine
         for event in outcome.events:
             # Only what changed: a ticket touches its service's state (one message), not the

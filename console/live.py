@@ -113,6 +113,7 @@ class DeviceRow:
     buttons: str
     faults: tuple[str, ...]
     problems: tuple[str, ...]
+    ip: str | None = None  #: where the device reaches the broker from (its last health report)
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ class LiveSite:
                 reset_cause=h.reset_cause if h else None, uptime_s=h.uptime_s if h else None,
                 display=h.display if h else "-", buttons=h.buttons if h else "-",
                 faults=tuple(h.faults) if h else (), problems=tuple(text for _, text, _ in problems),
+                ip=h.ip if h else None,
             ))
         return rows
 

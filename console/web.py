@@ -38,6 +38,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from antre.broker.wire import messages as m
+from antre.broker.wire.topics import Role as DeviceRole
 from antre.central.config import SiteConfig
 from antre.daemon import Progress
 from antre.central.texts import format_date_id
@@ -69,8 +70,16 @@ DAY_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 FLEET_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
 #: a device's provisioning bundle holds its secret: technicians (who install the Pi) and admins only
 BUNDLE_ROLES = frozenset({Role.ADMIN, Role.TECHNICIAN})
-COUNTER_ACTIONS = ("call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume")
+COUNTER_ACTIONS = ("call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume", "reprint")
 DAY_ACTIONS = ("stop_issuing", "resume_issuing", "set_quota", "lobby_message")
+
+
+def command_id(user: str, nonce: str, action: str) -> str:
+    """The id of a console action: the rendered form's ``nonce`` and the action.  The same form sent
+    twice (a double click, a browser's resend) has the same id, so the central applies it once; another
+    action from the same page before it was redrawn has its own (it is never taken for the first)."""
+    code = (COUNTER_ACTIONS + DAY_ACTIONS).index(action)
+    return f"c-{user}-{nonce}-{code:02d}"
 _NONCE = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -571,9 +580,12 @@ def build_app(console: Console) -> Starlette:
         conf = console.config.gerai[gerai]
         services = console.live.services(console.now())
         waiting = [n for s in services if s.id in conf.services for n in s.waiting_numbers]
+        health = console.live.health.get((DeviceRole.GERAI.value, gerai))
+        # the printer as the gerai last reported it: "none" (no printer attached), its status, or "" (no report)
+        printer = "" if health is None else ("none" if health.printer is None else str(health.printer))
         return console.render("_counter_actions.html", gerai=conf, csrf=csrf_token(request), nonce=secrets.token_hex(8),
                               targets=[s for s in console.config.services.values()],
-                              waiting_numbers=waiting, reply=reply)
+                              waiting_numbers=waiting, reply=reply, printer=printer)
 
     @needs(None)
     async def counter_page(request: Request) -> Response:
@@ -590,15 +602,15 @@ def build_app(console: Console) -> Starlette:
         if not _NONCE.match(nonce):
             raise FormError("Formulir kedaluwarsa: muat ulang halaman.")
         action = forms.choice(fields, "action", "Perintah", COUNTER_ACTIONS)
-        cid = f"c-{user.name}-{nonce}"
-        command = _counter_command(action, fields, cid)
+        cid = command_id(user.name, nonce, action)
+        command = _counter_command(action, gerai, fields, cid)
         reply = await _send(user, gerai, command, cid)
         if request.headers.get("hx-request"):
             return HTMLResponse(_actions(request, gerai, reply))
         flash(request, reply[0], reply[1])
         return RedirectResponse(f"/counter/{gerai}", 303)
 
-    def _counter_command(action: str, fields: dict[str, str], cid: str) -> m.ConsoleAction:
+    def _counter_command(action: str, gerai: str, fields: dict[str, str], cid: str) -> m.ConsoleAction:
         if action == "call_next":
             return m.CallNext(id=cid)
         if action == "recall":
@@ -616,6 +628,14 @@ def build_app(console: Console) -> Starlette:
             service = forms.choice(fields, "service", "Layanan tujuan", set(console.config.services))
             note = forms.text(fields, "note", "Catatan", max_len=200)
             return m.Transfer(id=cid, service=service, note=note)
+        if action == "reprint":  # on this counter's printer; the number typed, else the one being served
+            number = forms.ticket_number(fields, "ticket", "Nomor yang dicetak ulang", optional=True)
+            if number is None:
+                state = console.live.gerai.get(gerai)
+                number = state.ticket if state is not None else None
+            if number is None:
+                raise FormError("Isi nomor antrean yang dicetak ulang (gerai ini sedang tidak melayani nomor).")
+            return m.Reprint(id=cid, ticket=number)
         ticket = forms.ticket_number(fields, "ticket", "Nomor antrean")
         reason = forms.text(fields, "reason", "Alasan panggilan di luar urutan", min_len=3, required=True)
         return m.CallTicket(id=cid, ticket=ticket, reason=reason)
@@ -649,7 +669,7 @@ def build_app(console: Console) -> Starlette:
         if not _NONCE.match(nonce):
             raise FormError("Formulir kedaluwarsa: muat ulang halaman.")
         action = forms.choice(fields, "action", "Perintah", DAY_ACTIONS)
-        cid = f"c-{user.name}-{nonce}"
+        cid = command_id(user.name, nonce, action)
         services = set(console.config.services)
         command: m.ConsoleAction
         if action == "stop_issuing":

@@ -610,6 +610,7 @@ class EdgeAgent:
                                                              else "ok"),
             faults=[f[:200] for f in faults],
             clock_offset_s=None if offset is None else round(offset, 3),
+            ip=self.link.local_ip,
         )
 
     def _health_loop(self) -> None:

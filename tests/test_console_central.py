@@ -149,3 +149,43 @@ def test_suggested_capacity(service: QueueService) -> None:
     for i in range(5):
         service.handle("kiosk", "k1", m.TakeTicket(id=f"k1-0000000{i}", service="ktp"), t)
     assert service.engine.capacity_left("ktp", t) == 60 * 2 // 6 - 5
+
+
+def test_staff_reprint_at_the_counter_prints_there_and_a_failure_there_strands_nobody(service: QueueService) -> None:
+    """The counter terminal's reprint is the gerai's own ``reprint``: its print job goes to that gerai's
+    printer, the audit names the person, and a failed print there leaves the ticket as it was (only the
+    issuer's print decides whether a citizen holds it)."""
+    t = at(DAY, 9)
+    assert service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000001", service="ktp"), t).reply.ok
+    assert service.handle("kiosk", "k1", m.TakeTicket(id="k1-00000002", service="ktp"), t).reply.ok
+    printed = service.handle("kiosk", "k1", m.PrintAck(id="k1-00000003", job="p-20231117-A002", ok=True), t)
+    assert printed.reply.ok
+    h = service.handle("console", "main", _by(1, "siti", "staff", m.Reprint(id="x-00000000", ticket="A002"), "g1"),
+                       t + 1)
+    assert h.reply.ok and h.reply.code == "reprinted" and h.reply.ticket == "A002"
+    assert [job.ticket for job in h.print_jobs] == ["A002"] and h.print_to == ("gerai", "g1")
+    assert h.events[-1].actor == "g1" and h.events[-1].by == "siti"  # type: ignore[union-attr]
+    # the counter's printer is out of paper: the citizen still holds the kiosk's ticket, which waits on
+    failed = service.handle("gerai", "g1", m.PrintAck(id="g1-00000001", job="p-20231117-A002", ok=False,
+                                                       status="paper_out"), t + 2)
+    assert failed.reply.ok
+    ticket = service.engine.find("A002")
+    assert ticket is not None and ticket.status.value == "waiting" and ticket.print_status == "printed"
+    # a ticket whose kiosk print is still unacknowledged is not stranded by a counter's failure either
+    assert service.handle("console", "main", _by(2, "siti", "staff", m.Reprint(id="x-00000000", ticket="A001"),
+                                                 "g1"), t + 3).reply.ok
+    service.handle("gerai", "g1", m.PrintAck(id="g1-00000002", job="p-20231117-A001", ok=False, status="paper_out"),
+                   t + 4)
+    first = service.engine.find("A001")
+    assert first is not None and first.status.value == "waiting"
+    # ... while the kiosk's own failed print does (nobody holds it: it stops waiting)
+    service.handle("kiosk", "k1", m.PrintAck(id="k1-00000004", job="p-20231117-A001", ok=False, status="paper_out"),
+                   t + 5)
+    assert first.status.value == "unprinted"
+    # a technician acts on no queue; staff of another service's gerai are refused by the engine
+    refused = service.handle("console", "main", _by(3, "teguh", "technician",
+                                                    m.Reprint(id="x-00000000", ticket="A002"), "g1"), t + 6)
+    assert refused.reply.code == "not_permitted"
+    out = io.StringIO()
+    print_audit(service.config, service.store, DAY, out)
+    assert "by siti (console)" in out.getvalue() and "reprint" in out.getvalue()

@@ -362,6 +362,7 @@ def test_health_reports_what_a_technician_needs() -> None:
     assert health.uptime_s >= 5 and health.ts >= 1700198100.0
     assert any("watchdog" in f for f in health.faults) and any("-80 dBm" in f for f in health.faults)
     assert (health.rssi_dbm, health.reset_cause) == (-80, "watchdog")  # as numbers too, for `antre status`
+    assert health.ip == "192.168.10.57"  # where the technician finds the node (network.WLAN().ifconfig())
 
 
 # ---------------------------------------------------------------- protocol

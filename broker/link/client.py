@@ -142,6 +142,8 @@ class MqttLink:
         self.connected = threading.Event()
         #: the broker's reason the last time it refused the connection (None once accepted)
         self.refused: str | None = None
+        #: this end's address on the socket to the broker (the interface that reaches it)
+        self.local_ip: str | None = None
         self._stopping = False
         self._connecting = False
         self._received = 0
@@ -303,6 +305,11 @@ class MqttLink:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):  # pragma: no cover - e.g. a unix socket
             log.debug("TCP_NODELAY not available on %r", sock)
+        try:
+            name = sock.getsockname()
+            self.local_ip = name[0] if isinstance(name, tuple) and isinstance(name[0], str) else None
+        except (OSError, AttributeError):  # pragma: no cover - a socket already closed
+            pass
 
     def _connected(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any

@@ -322,7 +322,7 @@ class LobbyMessage(Command, tag="lobby_message", frozen=True, kw_only=True):
 
 #: what a console user can ask of the central (counter actions for ``gerai``, or day control)
 ConsoleAction: TypeAlias = (
-    CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume
+    CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume | Reprint
     | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage
 )
 
@@ -488,6 +488,8 @@ class Health(Message, tag="health", frozen=True, kw_only=True):
     reset_cause: Annotated[str, Meta(max_length=40)] | None = None
     #: the central's clock minus the device's wall clock, measured from the link (seconds)
     clock_offset_s: float | None = None
+    #: the device's IP address on its link to the broker (where a technician reaches it)
+    ip: Annotated[str, Meta(max_length=45, pattern=r"^[0-9A-Fa-f:.]{2,45}$")] | None = None
 
 
 class BoardGerai(Struct, forbid_unknown_fields=False, frozen=True, kw_only=True):
