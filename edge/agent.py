@@ -40,10 +40,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 from antre import __version__
+from antre.daemon import cpu_temperature
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.messages import ResultCode
@@ -635,10 +635,3 @@ class EdgeAgent:
             self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), codec.encode(health),
                               qos=0, retain=True)
 
-
-def cpu_temperature(path: str = "/sys/class/thermal/thermal_zone0/temp") -> float | None:
-    """The SoC temperature in °C where the kernel exposes it (a Raspberry Pi does)."""
-    try:
-        return round(int(Path(path).read_text().strip()) / 1000.0, 1)
-    except (OSError, ValueError):
-        return None

@@ -54,7 +54,11 @@ ShortText = Annotated[str, Meta(max_length=200)]
 Reason = Annotated[str, Meta(min_length=3, max_length=200)]
 #: Unix seconds, 1970 to 2100 (a ts of 1e308 is refused, not carried into texts and reports)
 Epoch = Annotated[float, Meta(ge=0, le=4102444800.0)]
-Count = Annotated[int, Meta(ge=0)]
+#: a count or revision: never negative, and within JSON's exact integers (a hostile 10**30 is refused)
+Count = Annotated[int, Meta(ge=0, le=2**53 - 1)]
+#: a log's epoch, milliseconds since 1970 when it was started: up to the year 2100 (an absurd one
+#: would make every reader refuse the real central's messages as "older")
+LogEpoch = Annotated[int, Meta(ge=0, le=4102444800000)]
 
 
 
@@ -170,7 +174,7 @@ class Outbound(Message, forbid_unknown_fields=False, frozen=True, kw_only=True):
     a message of an older epoch than the newest it has seen.
     """
 
-    epoch: Count = 0
+    epoch: LogEpoch = 0
 
 
 # ---------------------------------------------------------------------------

@@ -314,7 +314,7 @@ class Node:
         if self.link is None:
             return self.fault or NOT_SENT
         if self.state is None:
-            return segments.display_text(None, 0, "idle", self.digits, True)
+            return segments.display_text(None, 0, None, self.digits, True)
         ticket, waiting, status = self.state[0], self.state[1], self.state[2]
         return segments.display_text(ticket, waiting, status, self.digits, True, self.phase)
 

@@ -168,7 +168,8 @@ def _load(payload, kind):
 
 def _epoch(msg):
     epoch = msg.get("epoch", 0)  # a central older than the epoch rule sends none
-    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else None
+    # a log's start in ms since 1970, before 2100: an absurd one would blind the node to the real central
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and 0 <= epoch <= 4102444800000 else None
 
 
 def parse_state(payload):
