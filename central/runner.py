@@ -438,11 +438,17 @@ class CentralRunner:
     # ------------------------------------------------------------- publishing
 
     def _send(self, topic: str, message: m.Message, *, retain: bool = False) -> None:
+        """Publish ``message``: a retained state (gerai, service, calls, board) at QoS 0, the rest at QoS 1.
+
+        A retained state needs no acknowledgement from the broker: it is republished whole at every
+        (re)connect (``force``), a reader that (re)subscribes gets the latest, and a newer state
+        supersedes a lost one; what QoS 1 would add is a PUBACK to read for each, from the broker and
+        to it from every reader.  Replies, print jobs and announcements stay QoS 1 (they happen once)."""
         payload = codec.encode(message)
         kind = m.kind_of(type(message))
         self.published[kind] = self.published.get(kind, 0) + 1
         self.published_bytes += len(payload)
-        self.link.publish(topic, payload, qos=1, retain=retain)
+        self.link.publish(topic, payload, qos=0 if retain else 1, retain=retain)
 
     def _publish_results(self, role: str, device: str, h: Handled) -> None:
         if h.duplicate:
