@@ -537,6 +537,10 @@ class Engine:
             return refusal
         if ticket.status not in (Status.WAITING, Status.UNPRINTED, Status.CALLED):
             return self._refuse(out, now, actor, cmd, "reprint", ResultCode.TICKET_NOT_WAITING, ticket=number)
+        if (actor in self.config.gerai and actor != ticket.issuer and ticket.status is not Status.UNPRINTED
+                and self.gerai[actor].current != ticket.id):
+            # a second paper of a waiting citizen's number would put two in one place of the queue
+            return self._refuse(out, now, actor, cmd, "reprint", ResultCode.NOT_REPRINTABLE, ticket=number)
         event = ev.TicketReprinted(ts=now, actor=actor, cmd=cmd, ticket_id=ticket.id)
         self.apply(event)
         out.append(event)

@@ -138,8 +138,15 @@ class QueueService:
                 outcome = Outcome(outcome.result, [
                     e if isinstance(e, ev.DayOpened) else msgspec.structs.replace(e, by=command.user)
                     for e in outcome.events])
-            if isinstance(command, m.CallNext) and command.ts is not None and outcome.result.code is ResultCode.CALLED:
-                self._last_call[device] = (command.ts, outcome.result.ticket.number if outcome.result.ticket else "")
+            if outcome.result.code is ResultCode.CALLED:
+                # the gerai's last call, for its button's double-press guard: a press right after a call
+                # from the console at the same gerai is a double press too (two citizens in one second)
+                called = outcome.result.ticket.number if outcome.result.ticket else ""
+                if isinstance(command, m.CallNext) and command.ts is not None:
+                    self._last_call[device] = (command.ts, called)
+                elif (isinstance(command, m.ConsoleCommand) and isinstance(command.command, m.CallNext)
+                      and command.gerai is not None):
+                    self._last_call[command.gerai] = (command.ts if command.ts is not None else now, called)
             handled = self._effects(role, device, command, outcome, now)
             answered[key] = handled.reply
             new_events.extend(outcome.events)
@@ -237,6 +244,15 @@ class QueueService:
             return e.refuse(device, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
         if action in _DAY_ACTIONS or isinstance(cmd, m.ConsoleCommand):  # the console's alone
             return e.refuse(device, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
+        if isinstance(cmd, m.CounterCommand) and cmd.expect is not None and role == "gerai":
+            current = e.current_of(device)
+            serving = current.number if current is not None else "-"
+            if serving != cmd.expect:
+                log.info("%s %s for gerai %s expected %s, the gerai serves %s: refused", action, cmd.id, device,
+                         cmd.expect, serving)
+                return e.refuse(device, action, ResultCode.NOT_CURRENT, now, cmd.id,
+                                ticket="tidak ada nomor" if serving == "-" else serving,
+                                expected="tidak ada nomor" if cmd.expect == "-" else cmd.expect)
         match cmd:
             case m.TakeTicket():
                 return e.take_ticket(device, cmd.service, now, cmd.priority, cmd.print, cmd.id)

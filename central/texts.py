@@ -22,7 +22,11 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
     ResultCode.PRINT_RECORDED: ("Status cetak dicatat", "Print result recorded"),
     ResultCode.QUEUE_EMPTY: ("Tidak ada antrean menunggu", "Nobody is waiting"),
     ResultCode.VOIDED: ("Nomor {ticket} dibatalkan: {reason}", "Ticket {ticket} voided: {reason}"),
-    ResultCode.REPRINTED: ("Cetak ulang {ticket}", "Reprinting {ticket}"),
+    ResultCode.REPRINTED: ("Cetak ulang {ticket} dikirim ke printer", "Reprint of {ticket} sent to the printer"),
+    ResultCode.NOT_REPRINTABLE: (
+        "{ticket} tidak dicetak ulang di gerai: hanya nomor yang sedang dilayani atau yang gagal tercetak",
+        "{ticket} is not reprinted at a gerai: only the ticket it serves, or one whose print failed",
+    ),
     # refusals
     ResultCode.UNKNOWN_SERVICE: ("Layanan {service} tidak dikenal", "Unknown service {service}"),
     ResultCode.SERVICE_NOT_OFFERED: (
@@ -74,6 +78,10 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
     ResultCode.CLOCK_UNSYNCED: (
         "Nomor belum dapat diambil: jam server belum tersinkron. Mohon tunggu atau hubungi petugas",
         "Not issued: the central's system clock is not synchronised yet (NTP); tickets are issued once it is",
+    ),
+    ResultCode.NOT_CURRENT: (
+        "Tidak dijalankan: gerai kini melayani {ticket}, bukan {expected}",
+        "Not applied: the gerai now serves {ticket}, not {expected} (someone acted first)",
     ),
     ResultCode.DOUBLE_PRESS: (
         "Tekan 2x: {ticket} baru dipanggil",

@@ -196,11 +196,9 @@ class LiveSite:
                 pages = frozenset({"site", "counter", "fleet"})
             elif where.channel is Channel.HEALTH and where.role is not None and where.device is not None:
                 key = (where.role.value, where.device)
-                health = codec.decode(payload, Channel.HEALTH, m.Health)
-                old_h = self.health.get(key)
-                if old_h is not None and health.ts < old_h.ts:
-                    return NOTHING
-                self.health[key] = health
+                # the latest to arrive is the device's latest (MQTT keeps one publisher's order on a
+                # topic): never ordered by its own clock, which may have been ahead and been corrected
+                self.health[key] = codec.decode(payload, Channel.HEALTH, m.Health)
                 self.heard[key] = now
                 pages = frozenset({"fleet"})
             else:
@@ -299,7 +297,10 @@ class LiveSite:
         rows = []
         for key in keys:
             p, h = self.presence.get(key), self.health.get(key)
-            stamps = [t for t in (p.ts if p else None, h.ts if h else None) if t]
+            # what the device stamped, never later than when it was heard (a clock ahead shows no future)
+            heard = self.heard.get(key)
+            stamps = [min(t, heard) if heard is not None else t
+                      for t in (p.ts if p else None, h.ts if h else None) if t]
             problems = self._problems(key, p, h)
             rows.append(DeviceRow(
                 role=key[0], id=key[1], name=names.get(key, "(tidak ada di berkas situs)"),

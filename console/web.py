@@ -581,11 +581,13 @@ def build_app(console: Console) -> Starlette:
         services = console.live.services(console.now())
         waiting = [n for s in services if s.id in conf.services for n in s.waiting_numbers]
         health = console.live.health.get((DeviceRole.GERAI.value, gerai))
+        state = console.live.gerai.get(gerai)
         # the printer as the gerai last reported it: "none" (no printer attached), its status, or "" (no report)
         printer = "" if health is None else ("none" if health.printer is None else str(health.printer))
         return console.render("_counter_actions.html", gerai=conf, csrf=csrf_token(request), nonce=secrets.token_hex(8),
                               targets=[s for s in console.config.services.values()],
-                              waiting_numbers=waiting, reply=reply, printer=printer)
+                              waiting_numbers=waiting, reply=reply, printer=printer,
+                              seen=(state.ticket or "-") if state is not None else "-")
 
     @needs(None)
     async def counter_page(request: Request) -> Response:
@@ -603,6 +605,8 @@ def build_app(console: Console) -> Starlette:
             raise FormError("Formulir kedaluwarsa: muat ulang halaman.")
         action = forms.choice(fields, "action", "Perintah", COUNTER_ACTIONS)
         cid = command_id(user.name, nonce, action)
+        if action == "reprint":
+            _printer_ready(gerai)
         command = _counter_command(action, gerai, fields, cid)
         reply = await _send(user, gerai, command, cid)
         if request.headers.get("hx-request"):
@@ -610,15 +614,31 @@ def build_app(console: Console) -> Starlette:
         flash(request, reply[0], reply[1])
         return RedirectResponse(f"/counter/{gerai}", 303)
 
+    def _printer_ready(gerai: str) -> None:
+        """A reprint goes to the gerai's own printer: refused here, with the reason, when its last health
+        report says it has none or it cannot print (the central would accept the job all the same)."""
+        health = console.live.health.get((DeviceRole.GERAI.value, gerai))
+        if health is None:
+            return  # no report yet: the gerai's answer (print_ack) says how it went
+        if health.printer is None:
+            raise FormError(f"{console.config.gerai[gerai].name} tidak punya printer: cetak ulang di anjungan.")
+        if health.printer in ("paper_out", "cover_open", "offline", "unknown", "error"):
+            raise FormError(f"Printer {console.config.gerai[gerai].name} tidak siap ({health.printer}): "
+                            "perbaiki dulu, lalu cetak ulang.")
+
     def _counter_command(action: str, gerai: str, fields: dict[str, str], cid: str) -> m.ConsoleAction:
+        # the ticket the person saw served when they acted (the page sends it): the central refuses an
+        # action that would land on another (not_current); a form without it is checked against nothing
+        seen = fields.get("expect", "").strip().upper()
+        expect = seen if re.fullmatch(r"[A-Z]{1,2}[0-9]{1,6}|-", seen) else None
         if action == "call_next":
-            return m.CallNext(id=cid)
+            return m.CallNext(id=cid, expect=expect)
         if action == "recall":
-            return m.Recall(id=cid)
+            return m.Recall(id=cid, expect=expect)
         if action == "no_show":
-            return m.NoShow(id=cid)
+            return m.NoShow(id=cid, expect=expect)
         if action == "done":
-            return m.Done(id=cid)
+            return m.Done(id=cid, expect=expect)
         if action == "resume":
             return m.Resume(id=cid)
         if action == "pause":
@@ -627,10 +647,12 @@ def build_app(console: Console) -> Starlette:
         if action == "transfer":
             service = forms.choice(fields, "service", "Layanan tujuan", set(console.config.services))
             note = forms.text(fields, "note", "Catatan", max_len=200)
-            return m.Transfer(id=cid, service=service, note=note)
+            return m.Transfer(id=cid, service=service, note=note, expect=expect)
         if action == "reprint":  # on this counter's printer; the number typed, else the one being served
             number = forms.ticket_number(fields, "ticket", "Nomor yang dicetak ulang", optional=True)
-            if number is None:
+            if number is None and expect is not None:  # the one on the screen when it was clicked
+                number = None if expect == "-" else expect
+            elif number is None:
                 state = console.live.gerai.get(gerai)
                 number = state.ticket if state is not None else None
             if number is None:
@@ -638,7 +660,7 @@ def build_app(console: Console) -> Starlette:
             return m.Reprint(id=cid, ticket=number)
         ticket = forms.ticket_number(fields, "ticket", "Nomor antrean")
         reason = forms.text(fields, "reason", "Alasan panggilan di luar urutan", min_len=3, required=True)
-        return m.CallTicket(id=cid, ticket=ticket, reason=reason)
+        return m.CallTicket(id=cid, ticket=ticket, reason=reason, expect=expect)
 
     async def _send(user: User, gerai: str | None, command: m.ConsoleAction, cid: str) -> tuple[str, bool]:
         if console.link is None:

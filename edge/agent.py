@@ -476,6 +476,10 @@ class EdgeAgent:
             ack = m.PrintAck(id=self.next_id(), job=job.job, ok=result.ok,
                              status=result.status.value, detail=result.detail[:200])
             self.send(ack, deadline_s=PRINT_ACK_DEADLINE_S)
+            if self.hw.printer is None:  # nothing to keep for a printer that will never come back
+                log.warning("print job %s for %s: this device has no printer", job.job, job.ticket)
+                self._notify(f"!TIDAK ADA PRINTER: {job.ticket}")
+                continue
             with self._lock:
                 if result.ok:
                     self.kept.pop(job.job, None)
@@ -560,7 +564,10 @@ class EdgeAgent:
         from antre.hardware.escpos import PrinterStatus
 
         if self.hw.printer is None:
-            return PrintResult(False, PrinterStatus.ERROR, "no printer attached")
+            missing = PrintResult(False, PrinterStatus.ERROR, "no printer attached")
+            with self._lock:
+                self.printed.append((job.ticket, missing))
+            return missing
         ticket = Ticket(
             site_name=job.site_name, agency_name=job.agency_name, service_name=job.service_name,
             number=job.ticket, ticket_id=job.ticket_id, issued_text=job.issued_text, ahead=job.ahead,

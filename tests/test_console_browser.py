@@ -277,6 +277,28 @@ def test_reprint_from_the_counter_terminal_prints_on_the_gerais_printer(stack: C
     counter.context.close()
 
 
+def test_an_action_for_the_ticket_on_screen_never_lands_on_another(stack: ConsoleSite) -> None:
+    """The page showed one ticket while the button called the next: "Tidak hadir" clicked for the one on
+    screen is refused (not_current) and the citizen now called is left alone."""
+    counter = stack.page("siti")
+    counter.goto(stack.console.url + "/counter/g1")
+    agent = stack.edges["g1"].agent
+    assert stack.take("ktp", 60).ok and stack.take("ktp", 61).ok
+    counter.click("#btn-call_next")
+    wait_for(lambda: agent.state.ticket is not None, 5, "a ticket at g1")
+    seen = agent.state.ticket
+    expect(counter.locator("#current-ticket")).to_have_text(seen)
+    # the screen has not caught up with the button yet (as in the half second after a press)
+    stack.press("g1")
+    wait_for(lambda: agent.state.ticket not in (None, seen), 5, "the button called the next citizen")
+    now_serving = agent.state.ticket
+    counter.evaluate(f"document.getElementById('current-ticket').setAttribute('data-ticket', '{seen}')")
+    counter.click("#btn-no_show")
+    expect(counter.locator("#reply .flash.bad")).to_contain_text("Tidak dijalankan")
+    assert agent.state.ticket == now_serving and agent.state.status == "serving"
+    counter.context.close()
+
+
 def test_device_alarms_reach_the_fleet_page_within_10_s(stack: ConsoleSite) -> None:
     fleet = stack.page("teguh")
     fleet.wait_for_selector("#devices")

@@ -125,10 +125,12 @@ class ResultCode(enum.StrEnum):
     NOT_ALLOWED = "not_allowed"
     UNKNOWN_JOB = "unknown_job"
     NOT_VOIDABLE = "not_voidable"
+    NOT_REPRINTABLE = "not_reprintable"
     # refusals of delivery
     STALE = "stale"
     CLOCK_SKEW = "clock_skew"
     DOUBLE_PRESS = "double_press"
+    NOT_CURRENT = "not_current"
     CLOCK_UNSYNCED = "clock_unsynced"
     INTERNAL_ERROR = "internal_error"
     # payloads that are not a valid message (antre.broker.wire.codec.ErrorCode)
@@ -204,7 +206,21 @@ class TakeTicket(Command, tag="take_ticket", frozen=True, kw_only=True):
     print: bool = True  # False: staff issue a number by hand (printer broken)
 
 
-class CallNext(Command, tag="call_next", frozen=True, kw_only=True):
+#: what a person saw the gerai serve when they acted: a ticket number, or ``-`` for none
+SeenTicket = Annotated[str, Meta(pattern=r"^([A-Z]{1,2}[0-9]{1,6}|-)$", description="A012, or - for none")]
+
+
+class CounterCommand(Command, frozen=True, kw_only=True):
+    """A gerai's action on the ticket it serves.  ``expect`` (optional): the ticket the person who acted
+    saw the gerai serve (``-``: none).  When the gerai serves another by then (the button or another
+    browser acted first), the command is refused as ``not_current`` and changes nothing, so an action
+    never lands on a citizen the person did not see.  The operations console always sends it; a
+    button leaves it out."""
+
+    expect: SeenTicket | None = None
+
+
+class CallNext(CounterCommand, tag="call_next", frozen=True, kw_only=True):
     """Call the next citizen.  With ``complete_current`` the ticket the gerai
     still holds is marked done in the same step; without it the call is
     refused while the gerai holds a ticket."""
@@ -212,7 +228,7 @@ class CallNext(Command, tag="call_next", frozen=True, kw_only=True):
     complete_current: bool = True
 
 
-class Recall(Command, tag="recall", frozen=True, kw_only=True):
+class Recall(CounterCommand, tag="recall", frozen=True, kw_only=True):
     """Call the held ticket again (no new number, nobody moves), or with
     ``ticket`` a ticket marked no-show within the recall window."""
 
@@ -220,22 +236,22 @@ class Recall(Command, tag="recall", frozen=True, kw_only=True):
     complete_current: bool = True
 
 
-class NoShow(Command, tag="no_show", frozen=True, kw_only=True):
+class NoShow(CounterCommand, tag="no_show", frozen=True, kw_only=True):
     """The held ticket's citizen did not come."""
 
 
-class Done(Command, tag="done", frozen=True, kw_only=True):
+class Done(CounterCommand, tag="done", frozen=True, kw_only=True):
     """The held ticket is served."""
 
 
-class Transfer(Command, tag="transfer", frozen=True, kw_only=True):
+class Transfer(CounterCommand, tag="transfer", frozen=True, kw_only=True):
     """Send the held ticket to another service, keeping its issue time and priority."""
 
     service: Ident
     note: ShortText = ""
 
 
-class CallTicket(Command, tag="call_ticket", frozen=True, kw_only=True):
+class CallTicket(CounterCommand, tag="call_ticket", frozen=True, kw_only=True):
     """Call a specific waiting ticket out of order; the reason is recorded."""
 
     ticket: TicketNumber
