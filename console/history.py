@@ -71,12 +71,13 @@ class LogFigures:
         self._apply_from(start if start else 0)
 
     def _apply_from(self, since: int) -> int:
+        rows = list(self.store.events(since))  # read (and decoded) before the lock: readers wait for the apply only
         with self.lock:
-            return self._apply_locked(since)
+            return self._apply_locked(rows)
 
-    def _apply_locked(self, since: int) -> int:
+    def _apply_locked(self, rows: list[tuple[int, ev.AnyEvent]]) -> int:
         count = 0
-        for seq, event in self.store.events(since):
+        for seq, event in rows:
             self.engine.apply(event)
             for listener in self.listeners:
                 listener(event)
