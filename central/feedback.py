@@ -101,8 +101,8 @@ def _survey_answer(engine: Engine, book: FeedbackBook, key: TicketKey | None, ac
     number = tid.rpartition("-")[2]
     if key is None or not key.check(tid, cmd.token):
         if key is None:
-            log.error("survey answer for %s refused: the site has no ticket-page key (run `antre broker setup` "
-                      "to add [keys] ticket-page to the credentials file)", tid)
+            log.error("survey answer for %s refused: the site has no ticket-page key; "
+                      "`antre broker mosquitto-config` (or `antre broker run`) adds it to the credentials file", tid)
         else:
             log.warning("survey answer for %s refused: wrong token", tid)
         return engine.refuse(actor, "survey_answer", ResultCode.BAD_TOKEN, now, cmd.id, ticket=number)

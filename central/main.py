@@ -57,7 +57,8 @@ def broker_address(config: SiteConfig, identity: Identity, host: str | None = No
 
 def ticket_key(config: SiteConfig, credentials_path: str | None = None) -> TicketKey | None:
     """The site's ticket-page key from its credentials file (``[keys] ticket-page``), or None (logged)
-    when the file has none: an older file, before ``antre broker setup`` added it."""
+    when the file has none: an older file, before ``antre broker mosquitto-config`` (or ``antre broker run``)
+    added it."""
     path = credentials_path or config.broker.credentials
     try:
         secret = creds.load(path).keys.get(KEY_NAME)
@@ -67,7 +68,8 @@ def ticket_key(config: SiteConfig, credentials_path: str | None = None) -> Ticke
     if secret is None:
         level = logging.WARNING if config.console.public_url else logging.INFO
         log.log(level, "%s has no [keys] %s: tickets print their id's QR code, not their page's, and survey "
-                "answers are refused; `antre broker setup` adds the key", path, KEY_NAME)
+                "answers are refused; `antre broker mosquitto-config` (or `antre broker run`) adds the key",
+                path, KEY_NAME)
         return None
     return TicketKey(secret, config.site_id)
 

@@ -200,3 +200,19 @@ def test_a_survey_tablet_link_is_its_own_and_expires() -> None:
     assert not KEY.check_kiosk(until, token, today=dt.date(2024, 7, 1))  # expired
     assert not KEY.check_kiosk(dt.date(2024, 7, 31), token, today=dt.date(2024, 6, 1))  # the date is signed
     assert kiosk_url("http://x", until, token) == f"http://x/t/kiosk?until=2024-06-30&k={token}"
+
+
+def test_the_public_pages_limits_per_address() -> None:
+    from antre.console.ticket import PublicGate
+
+    gate = PublicGate(per_minute=5, bad_tokens=3, streams_total=4, streams_per_address=2)
+    assert [gate.allow("10.0.0.7", 100.0 + i) for i in range(6)] == [True] * 5 + [False]
+    assert gate.allow("10.0.0.7", 170.0)  # a minute later
+    assert gate.allow("10.0.0.8", 100.0)  # another phone is not affected
+    for i in range(3):
+        gate.wrong_token("10.0.0.9", 100.0 + i)
+    assert not gate.allow("10.0.0.9", 110.0) and gate.allow("10.0.0.9", 702.0)  # refused for 10 minutes
+    assert gate.open_stream("a") and gate.open_stream("a") and not gate.open_stream("a")
+    assert gate.open_stream("b") and gate.open_stream("c") and not gate.open_stream("d")  # 4 in all
+    gate.close_stream("a")
+    assert gate.open_stream("d") and gate.streams == {"a": 1, "b": 1, "c": 1, "d": 1}

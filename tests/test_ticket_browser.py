@@ -273,6 +273,12 @@ def test_the_survey_tablet_by_the_exit(stack: TicketSite, tmp_path: Path) -> Non
     _shot(page, "09-tablet-thanks")
     page.wait_for_url(lambda url: "/t/kiosk?" in url and "until=" in url, timeout=15000)  # the screen resets
     expect(page.locator("#ticket-input")).to_be_visible()
+    # a barcode scanner types the whole link of the ticket's QR code: A003's form
+    page.fill("#ticket-input", _print_job(stack, "A003").url)
+    page.click("#find-btn")
+    expect(page.locator("#number")).to_have_text("A003")
+    expect(page.locator("#state")).to_have_attribute("data-stage", "survey")
+    page.click("#back")
     # A005 was answered on the phone: the tablet says so instead of a second form
     page.fill("#ticket-input", "A005")
     page.click("#find-btn")
