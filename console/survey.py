@@ -300,12 +300,14 @@ def export_csv(config: SiteConfig, report: Report) -> bytes:
 
 
 def export_xlsx(config: SiteConfig, report: Report) -> bytes:
-    """The "rekap SKM" workbook (see the module docstring)."""
+    """The "rekap SKM" workbook (see the module docstring), written row by row (openpyxl's write-only
+    mode: a year of a busy MPP is tens of thousands of respondents)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
+    wb = Workbook(write_only=True)
     bold = Font(bold=True)
     title = Font(bold=True, size=13)
     head_fill = PatternFill("solid", fgColor="DDE6EE")
@@ -313,53 +315,64 @@ def export_xlsx(config: SiteConfig, report: Report) -> bytes:
     thin = Side(style="thin", color="A0AAB4")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
     idx = report.summary.total.index
     total = report.summary.total
 
-    def text(ws: Any, row: int, col: int, value: str, font: Any = None) -> Any:
-        cell = ws.cell(row=row, column=col, value=value)
-        cell.data_type = "s"  # never a formula, whatever the citizen typed
+    def cell(ws: Any, value: Any, *, font: Any = None, fill: Any = None, fmt: str | None = None, align: Any = None,
+             border: Any = None) -> Any:
+        c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str):
+            c.data_type = "s"  # never a formula, whatever the citizen typed
         if font is not None:
-            cell.font = font
-        return cell
+            c.font = font
+        if fill is not None:
+            c.fill = fill
+        if fmt is not None:
+            c.number_format = fmt
+        if align is not None:
+            c.alignment = align
+        if border is not None:
+            c.border = border
+        return c
+
+    def head(ws: Any, names: list[str]) -> list[Any]:
+        return [cell(ws, n, font=bold, fill=head_fill, align=center, border=box) for n in names]
 
     # --- Rekap: the respondents x U1..U9 matrix and the SKM under it
-    ws = wb.active
-    ws.title = "Rekap SKM"
-    text(ws, 1, 1, "REKAPITULASI SURVEI KEPUASAN MASYARAKAT (SKM)", title)
-    text(ws, 2, 1, f"Unit pelayanan: {report.unit_name}")
-    text(ws, 3, 1, f"Periode: {report.period.label}")
-    text(ws, 4, 1, "Dasar: Peraturan Menteri PANRB Nomor 14 Tahun 2017")
-    header = 6
-    cols = ["No", "Tanggal", "Layanan", *(e.code for e in skm.ELEMENTS)]
+    ws = wb.create_sheet("Rekap SKM")
     first_u = 4
-    for c, name in enumerate(cols, start=1):
-        cell = text(ws, header, c, name, bold)
-        cell.fill, cell.alignment, cell.border = head_fill, center, box
-    row = header
+    last_col = get_column_letter(first_u - 1)
+    ws.column_dimensions["A"].width = 8
+    ws.column_dimensions["B"].width = 12
+    ws.column_dimensions["C"].width = 34
+    for j in range(skm.N_ELEMENTS):
+        ws.column_dimensions[get_column_letter(first_u + j)].width = 8
+    header = 6
+    ws.freeze_panes = f"{get_column_letter(first_u)}{header + 1}"
+    ws.append([cell(ws, "REKAPITULASI SURVEI KEPUASAN MASYARAKAT (SKM)", font=title)])
+    ws.append([cell(ws, f"Unit pelayanan: {report.unit_name}")])
+    ws.append([cell(ws, f"Periode: {report.period.label}")])
+    ws.append([cell(ws, "Dasar: Peraturan Menteri PANRB Nomor 14 Tahun 2017")])
+    ws.append([])
+    ws.append(head(ws, ["No", "Tanggal", "Layanan", *(e.code for e in skm.ELEMENTS)]))
+    names = {sid: svc.name for sid, svc in config.services.items()}
     for i, a in enumerate(report.answers, start=1):
-        row = header + i
-        svc = config.services.get(a.service)
-        ws.cell(row=row, column=1, value=i).border = box
-        date_cell = ws.cell(row=row, column=2, value=dt.date.fromisoformat(a.day))
-        date_cell.number_format, date_cell.border = "dd/mm/yyyy", box
-        text(ws, row, 3, svc.name if svc else a.service).border = box
-        for j, score in enumerate(a.scores):
-            cell = ws.cell(row=row, column=first_u + j, value=score)
-            cell.alignment, cell.border = center, box
+        ws.append([i, cell(ws, dt.date.fromisoformat(a.day), fmt="dd/mm/yyyy"),
+                   cell(ws, names.get(a.service, a.service)), *a.scores])
+    row = header + len(report.answers)
+    ws.append([])
+    row += 1
     summary_rows = [
         ("Jumlah nilai per unsur", list(idx.totals) if idx.respondents else [None] * skm.N_ELEMENTS, "0"),
         ("NRR per unsur", [_f(v) for v in idx.nrr] or [None] * skm.N_ELEMENTS, "0.00"),
         ("NRR tertimbang per unsur (x 1/9)", [_f(v) for v in idx.weighted] or [None] * skm.N_ELEMENTS, "0.000"),
     ]
-    row += 1
     for label, values, fmt in summary_rows:
         row += 1
-        text(ws, row, 1, label, bold).fill = sum_fill
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=first_u - 1)
-        for j, value in enumerate(values):
-            cell = ws.cell(row=row, column=first_u + j, value=value)
-            cell.number_format, cell.border, cell.fill, cell.alignment = fmt, box, sum_fill, center
+        ws.merged_cells.add(f"A{row}:{last_col}{row}")
+        ws.append([cell(ws, label, font=bold, fill=sum_fill), None, None,
+                   *(cell(ws, v, fmt=fmt, fill=sum_fill, align=center, border=box) for v in values)])
     results: list[tuple[str, str | float | int | None, str | None]] = [
         ("IKM unit pelayanan (jumlah NRR tertimbang)", _f(idx.ikm), "0.000"),
         ("Konversi IKM (IKM x 25)", _f(idx.converted), "0.00"),
@@ -370,108 +383,67 @@ def export_xlsx(config: SiteConfig, report: Report) -> bytes:
         ("Sampel minimal Krejcie-Morgan", total.required, "0"),
         ("Jumlah responden memenuhi sampel", "Ya" if total.enough else "Belum", None),
     ]
+    ws.append([])
     row += 1
     for label, result, number_format in results:
         row += 1
-        text(ws, row, 1, label, bold)
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=first_u - 1)
-        cell = text(ws, row, first_u, result) if isinstance(result, str) else ws.cell(row=row, column=first_u,
-                                                                                     value=result)
-        cell.font = bold
-        if number_format:
-            cell.number_format = number_format
-    row += 2
-    text(ws, row, 1, "Keterangan unsur", bold)
+        ws.merged_cells.add(f"A{row}:{last_col}{row}")
+        ws.append([cell(ws, label, font=bold), None, None, cell(ws, result, font=bold, fmt=number_format)])
+    ws.append([])
+    ws.append([cell(ws, "Keterangan unsur", font=bold)])
     for e in skm.ELEMENTS:
-        row += 1
-        text(ws, row, 1, e.code)
-        text(ws, row, 2, e.name)
-    row += 2
-    text(ws, row, 1, "Mutu", bold)
-    text(ws, row, 2, "Nilai konversi", bold)
-    text(ws, row, 3, "Kinerja unit pelayanan", bold)
+        ws.append([cell(ws, e.code), cell(ws, e.name)])
+    ws.append([])
+    ws.append([cell(ws, "Mutu", font=bold), cell(ws, "Nilai konversi", font=bold),
+               cell(ws, "Kinerja unit pelayanan", font=bold)])
     for band in skm.BANDS:
-        row += 1
-        text(ws, row, 1, band.letter)
-        text(ws, row, 2, f"{band.low} - {band.high}")
-        text(ws, row, 3, band.name)
-    ws.column_dimensions["A"].width = 8
-    ws.column_dimensions["B"].width = 12
-    ws.column_dimensions["C"].width = 34
-    for j in range(skm.N_ELEMENTS):
-        ws.column_dimensions[get_column_letter(first_u + j)].width = 8
-    ws.freeze_panes = ws.cell(row=header + 1, column=first_u)
+        ws.append([cell(ws, band.letter), cell(ws, f"{band.low} - {band.high}"), cell(ws, band.name)])
 
     # --- per agency and per service
     ws2 = wb.create_sheet("Per Unit")
-    heads = ["Tingkat", "Unit", "Responden", "Pengunjung (N)", "Sampel minimal", "Cukup",
-             *(f"NRR {e.code}" for e in skm.ELEMENTS), "IKM", "Konversi", "Mutu", "Kinerja"]
-    for c, name in enumerate(heads, start=1):
-        cell = text(ws2, 1, c, name, bold)
-        cell.fill, cell.alignment = head_fill, center
-    r = 1
+    ws2.column_dimensions["B"].width = 36
+    ws2.freeze_panes = "C2"
+    ws2.append(head(ws2, ["Tingkat", "Unit", "Responden", "Pengunjung (N)", "Sampel minimal", "Cukup",
+                          *(f"NRR {e.code}" for e in skm.ELEMENTS), "IKM", "Konversi", "Mutu", "Kinerja"]))
     for level, units in (("Unit", [report.summary.total]), ("Instansi", report.summary.agencies),
                          ("Layanan", report.summary.services)):
         for u in units:
-            r += 1
-            text(ws2, r, 1, level)
-            text(ws2, r, 2, u.name)
-            ws2.cell(row=r, column=3, value=u.index.respondents)
-            ws2.cell(row=r, column=4, value=u.visitors)
-            ws2.cell(row=r, column=5, value=u.required)
-            text(ws2, r, 6, "Ya" if u.enough else "Belum")
-            for j, v in enumerate(u.index.nrr):
-                ws2.cell(row=r, column=7 + j, value=_f(v)).number_format = "0.00"
-            ws2.cell(row=r, column=16, value=_f(u.index.ikm)).number_format = "0.000"
-            ws2.cell(row=r, column=17, value=_f(u.index.converted)).number_format = "0.00"
-            text(ws2, r, 18, u.index.band.letter if u.index.band else "-")
-            text(ws2, r, 19, u.index.band.name if u.index.band else "-")
-    ws2.column_dimensions["B"].width = 36
-    ws2.freeze_panes = "C2"
+            mutu = u.index.band
+            ws2.append([cell(ws2, level), cell(ws2, u.name), u.index.respondents, u.visitors, u.required,
+                        cell(ws2, "Ya" if u.enough else "Belum"),
+                        *(cell(ws2, _f(v), fmt="0.00") for v in (u.index.nrr or [None] * skm.N_ELEMENTS)),
+                        cell(ws2, _f(u.index.ikm), fmt="0.000"), cell(ws2, _f(u.index.converted), fmt="0.00"),
+                        cell(ws2, mutu.letter if mutu else "-"), cell(ws2, mutu.name if mutu else "-")])
 
     # --- profile
     ws3 = wb.create_sheet("Profil Responden")
-    r = 0
+    ws3.column_dimensions["A"].width = 28
     n = idx.respondents
     for name, (label, _) in skm.PROFILE_FIELDS.items():
-        r += 1
-        text(ws3, r, 1, label, bold)
-        text(ws3, r, 2, "Jumlah", bold)
-        text(ws3, r, 3, "Persen", bold)
+        ws3.append([cell(ws3, label, font=bold), cell(ws3, "Jumlah", font=bold), cell(ws3, "Persen", font=bold)])
         for option, count in report.summary.profile.get(name, {}).items():
-            r += 1
-            text(ws3, r, 1, option)
-            ws3.cell(row=r, column=2, value=count)
-            ws3.cell(row=r, column=3, value=count / n if n else 0).number_format = "0.0%"
-        r += 1
-    ws3.column_dimensions["A"].width = 28
+            ws3.append([cell(ws3, option), count, cell(ws3, count / n if n else 0, fmt="0.0%")])
+        ws3.append([])
 
     # --- suggestions
     ws4 = wb.create_sheet("Saran dan Masukan")
-    for c, name in enumerate(("Tanggal", "Layanan", "Saran dan masukan"), start=1):
-        text(ws4, 1, c, name, bold).fill = head_fill
-    for r, a in enumerate(report.summary.suggestions, start=2):
-        ws4.cell(row=r, column=1, value=dt.date.fromisoformat(a.day)).number_format = "dd/mm/yyyy"
-        svc = config.services.get(a.service)
-        text(ws4, r, 2, svc.name if svc else a.service)
-        text(ws4, r, 3, a.suggestion).alignment = Alignment(wrap_text=True, vertical="top")
     ws4.column_dimensions["A"].width = 12
     ws4.column_dimensions["B"].width = 30
     ws4.column_dimensions["C"].width = 80
+    ws4.append([cell(ws4, h, font=bold, fill=head_fill) for h in ("Tanggal", "Layanan", "Saran dan masukan")])
+    for a in report.summary.suggestions:
+        ws4.append([cell(ws4, dt.date.fromisoformat(a.day), fmt="dd/mm/yyyy"), cell(ws4, names.get(a.service, a.service)),
+                    cell(ws4, a.suggestion, align=wrap)])
 
     # --- quick ratings (apart from the IKM)
     ws5 = wb.create_sheet("Penilaian Cepat")
-    text(ws5, 1, 1, "Penilaian cepat di gerai (tombol 1-4); tidak termasuk perhitungan IKM", bold)
-    for c, name in enumerate(("Gerai", "1 Tidak puas", "2 Kurang puas", "3 Puas", "4 Sangat puas", "Jumlah",
-                              "Rata-rata"), start=1):
-        text(ws5, 3, c, name, bold).fill = head_fill
-    for r, q in enumerate(report.quick, start=4):
-        text(ws5, r, 1, q.name)
-        for j, count in enumerate(q.counts):
-            ws5.cell(row=r, column=2 + j, value=count)
-        ws5.cell(row=r, column=6, value=q.n)
-        ws5.cell(row=r, column=7, value=_f(q.mean)).number_format = "0.00"
     ws5.column_dimensions["A"].width = 24
+    ws5.append([cell(ws5, "Penilaian cepat di gerai (tombol 1-4); tidak termasuk perhitungan IKM", font=bold)])
+    ws5.append([])
+    ws5.append([cell(ws5, h, font=bold, fill=head_fill) for h in (
+        "Gerai", "1 Tidak puas", "2 Kurang puas", "3 Puas", "4 Sangat puas", "Jumlah", "Rata-rata")])
+    for q in report.quick:
+        ws5.append([cell(ws5, q.name), *q.counts, q.n, cell(ws5, _f(q.mean), fmt="0.00")])
 
     wb.properties.title = f"Rekap SKM {report.unit_name} {report.period.first} - {report.period.last}"
     wb.properties.creator = "antre"

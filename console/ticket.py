@@ -269,8 +269,7 @@ def routes(console: Any) -> list[BaseRoute]:
 
     def html(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = console.render(name, site=config, skm=skm, **context)
-        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store",
-                                                               "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
     def message(title: str, text: str, status: int, **extra: Any) -> HTMLResponse:
         return html("ticket_message.html", status=status, title=title, text=text, **extra)
@@ -281,8 +280,9 @@ def routes(console: Any) -> list[BaseRoute]:
         log.warning("public page: too many requests from %s (%s)", client_addr(request), request.url.path)
         return message("Terlalu banyak permintaan", "Tunggu sebentar, lalu muat ulang halaman ini.", 429)
 
-    def not_found(request: Request, why: str) -> Response:
-        desk.gate.wrong_token(client_addr(request), time.monotonic())
+    def not_found(request: Request, why: str, guess: bool = True) -> Response:
+        if guess:  # (a site without a key is the technicians' to fix, not the visitor's fault)
+            desk.gate.wrong_token(client_addr(request), time.monotonic())
         log.warning("public page: %s from %s: %s", request.url.path[:80], client_addr(request), why)
         return message("Halaman tidak ditemukan", "Periksa kembali kode QR pada tiket Anda.", 404)
 
@@ -292,7 +292,7 @@ def routes(console: Any) -> list[BaseRoute]:
         if not _TICKET_ID.match(tid):
             return not_found(request, "not a ticket id")
         if desk.key is None:
-            return not_found(request, "no ticket-page key in the credentials file")
+            return not_found(request, "no ticket-page key in the credentials file", guess=False)
         if not well_formed(token) or not desk.key.check(tid, token):
             return not_found(request, f"wrong token for {tid}")
         return str(tid)

@@ -320,3 +320,43 @@ def test_the_four_key_pad_rates_through_the_real_edge_agent(stack: Stack) -> Non
     finally:
         kiosk.close()
         assembly.close()
+
+
+def test_what_the_ticket_page_shows_at_each_stage(service: QueueService) -> None:
+    from antre.console.ticket import ticket_view
+
+    def view(tid: str, now: float) -> tuple[str, int | None, str]:
+        v = ticket_view(service.engine, service.feedback, tid, now, 3)
+        assert v is not None
+        return v.stage, v.ahead, v.gerai_name
+
+    t = at(DAY, 9)
+    ids = [service.handle("kiosk", "k1", m.TakeTicket(id=f"k1-v{i:07d}", service="ktp"), t).print_jobs[0].ticket_id
+           for i in range(6)]
+    assert view(ids[5], t) == ("waiting", 5, "")
+    assert ticket_view(service.engine, service.feedback, ids[5], t, 3).est_wait_min == 15  # 5 x 6 min / 2 gerai
+    service.handle("gerai", "g1", m.CallNext(id="g1-v0000001"), t + 1)
+    service.handle("gerai", "g2", m.CallNext(id="g2-v0000001"), t + 2)
+    assert view(ids[5], t + 3) == ("almost", 3, "")  # at most 3 ahead: "Hampir giliran Anda"
+    assert view(ids[0], t + 3) == ("called", None, "Gerai 1")
+    service.handle("gerai", "g1", m.Transfer(id="g1-v0000002", service="kk"), t + 4)  # A001 to kk
+    transferred = ticket_view(service.engine, service.feedback, ids[0], t + 5, 3)
+    assert transferred is not None and transferred.transferred and transferred.service_name == "Kartu Keluarga"
+    service.handle("gerai", "g2", m.NoShow(id="g2-v0000002"), t + 6)
+    assert view(ids[1], t + 7)[0] == "no_show"
+    service.handle("gerai", "g3", m.CallNext(id="g3-v0000001"), t + 8)  # g3 calls A001 at kk
+    service.handle("gerai", "g3", m.Done(id="g3-v0000002"), t + 9)
+    assert view(ids[0], t + 10) == ("survey", None, "Gerai 3")
+    service.handle("console", "main", _answer(ids[0], "s-v000000000001"), t + 11)
+    assert view(ids[0], t + 12)[0] == "answered"
+    service.handle("kiosk", "k1", m.PrintAck(id="k1-v0000010", job=f"p-{ids[4]}", ok=False, status="paper_out"), t + 13)
+    assert view(ids[4], t + 14)[0] == "unprinted"
+    service.handle("kiosk", "k1", m.VoidTicket(id="k1-v0000011", ticket=ids[4][-4:], reason="warga pulang"), t + 15)
+    assert view(ids[4], t + 16)[0] == "gone"
+    assert ticket_view(service.engine, service.feedback, "20231117-A999", t, 3) is None
+    # served, unanswered, past the window: thanks without the form
+    service.handle("gerai", "g1", m.CallNext(id="g1-v0000003"), t + 20)
+    service.handle("gerai", "g1", m.Done(id="g1-v0000004"), t + 21)
+    served = service.engine.find("A003")
+    assert served is not None and view(served.id, t + 22)[0] == "survey"
+    assert view(served.id, t + 21 + 24 * 3600 + 1)[0] == "done"
