@@ -474,6 +474,9 @@ def main() -> int:
             results[kind] = r
         results["sizes"] = attempt("fan-out and lobby sizes (in-process bus)", fanout.run) or {}
         results["startup"] = attempt("start-up with 1 day and 1 year of history", startup.run, work / "startup")
+        from bench import skmyear
+
+        results["skm_year"] = attempt("the SKM report of a year", skmyear.run, work / "skm")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -512,6 +515,9 @@ def main() -> int:
     print(render_table(mosq, emb, doc))
     print(render_sizes(results["sizes"]))
     print("\n" + startup.render(results["startup"]))
+    from bench import skmyear
+
+    print("\n" + skmyear.render(results.get("skm_year") or {}))
     bad = [k for k in ("lost", "doubled") for r in (mosq, emb) if r[k] is None or r[k] > 0]
     if bad:
         print(f"\nFAIL: commands lost or doubled, or the check did not run: {bad}", file=sys.stderr)
