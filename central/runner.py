@@ -374,7 +374,8 @@ class CentralRunner:
         return results
 
     def _rebuild(self, now: float) -> None:
-        self.service = QueueService.open(self.config, self.service.store, now, clock_gate=self.service.clock_gate)
+        self.service = QueueService.open(self.config, self.service.store, now, clock_gate=self.service.clock_gate,
+                                         ticket_key=self.service.ticket_key)
 
     def _quarantine(self, msg: Received, exc: BaseException, now: float) -> Handled:
         """Keep the message for inspection (``antre quarantine``) and answer its sender."""

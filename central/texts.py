@@ -112,6 +112,19 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
         "Peran {role} tidak boleh melakukan {command}",
         "A {role} may not do {command}",
     ),
+    # the citizen's feedback (issue 16)
+    ResultCode.SURVEY_RECORDED: ("Terima kasih, penilaian Anda untuk {ticket} sudah kami terima",
+                                 "Survey answer for {ticket} recorded"),
+    ResultCode.RATING_RECORDED: ("Terima kasih atas penilaian Anda ({score})", "Quick rating {score} for {ticket} recorded"),
+    ResultCode.BAD_TOKEN: ("Tautan tiket tidak sah", "The ticket page's token does not match"),
+    ResultCode.NOT_SERVED: ("Nomor {ticket} belum selesai dilayani", "Ticket {ticket} has not been served"),
+    ResultCode.SURVEY_WINDOW_PASSED: ("Batas waktu penilaian untuk {ticket} sudah lewat",
+                                      "The time to rate {ticket} has passed"),
+    ResultCode.ALREADY_ANSWERED: ("Survei untuk nomor {ticket} sudah diisi; terima kasih",
+                                  "The survey of {ticket} was already answered"),
+    ResultCode.ALREADY_RATED: ("Nomor {ticket} sudah dinilai", "Ticket {ticket} was already rated"),
+    ResultCode.SURVEY_INVALID: ("Isian saran mengandung karakter yang tidak diizinkan",
+                                "The suggestion holds control characters"),
 }
 
 

@@ -29,8 +29,8 @@ from antre.console.history import DayFigures
 log = logging.getLogger(__name__)
 
 #: the pages whose content a change touches (their SSE streams re-render only for their own changes)
-ALL_PAGES = frozenset({"site", "counter", "day", "fleet"})
-QUEUE_PAGES = frozenset({"site", "counter", "day"})
+ALL_PAGES = frozenset({"site", "counter", "day", "fleet", "ticket"})
+QUEUE_PAGES = frozenset({"site", "counter", "day", "ticket"})
 NOTHING: frozenset[str] = frozenset()
 
 PRINTER_FAULTS = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})

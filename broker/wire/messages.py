@@ -150,6 +150,15 @@ class ResultCode(enum.StrEnum):
     QUOTA_SET = "quota_set"
     MESSAGE_SET = "message_set"
     NOT_PERMITTED = "not_permitted"  # a console user's role may not do this
+    # --- accountability (issue 16): the SKM survey and the quick rating at the gerai
+    SURVEY_RECORDED = "survey_recorded"  # result: the citizen's answer is in the log
+    RATING_RECORDED = "rating_recorded"  # result: the quick rating is in the log
+    BAD_TOKEN = "bad_token"  # refusal: the ticket page's token does not match the ticket
+    NOT_SERVED = "not_served"  # refusal: the ticket was not (or not yet) served
+    SURVEY_WINDOW_PASSED = "survey_window_passed"  # refusal: served too long ago to answer now
+    ALREADY_ANSWERED = "already_answered"  # refusal: one survey answer per ticket
+    ALREADY_RATED = "already_rated"  # refusal: one quick rating per ticket
+    SURVEY_INVALID = "survey_invalid"  # refusal: a suggestion with control characters
 
 PrinterStatus: TypeAlias = Literal[
     "ok", "paper_near_end", "paper_out", "cover_open", "offline", "unknown", "error"
@@ -362,13 +371,65 @@ class ConsoleCommand(Command, tag="console_cmd", frozen=True, kw_only=True):
     command: ConsoleAction
 
 
+# ---------------------------------------------------------------------------
+# Accountability (issue 16): the citizen's SKM answer (sent by the console, from the ticket's
+# page) and the quick rating at the gerai (a four-key pad).  Additive.
+# ---------------------------------------------------------------------------
+
+#: one element's score: 1 (worst) to 4 (best)
+Score = Annotated[int, Meta(ge=1, le=4)]
+#: a ticket page's token (antre.central.ticketkey: 120 bits, URL-safe base64)
+TicketToken = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{20}$")]
+AgeBand: TypeAlias = Literal["u20", "20-29", "30-39", "40-49", "50-59", "60+"]
+Sex: TypeAlias = Literal["l", "p"]
+Education: TypeAlias = Literal["sd", "smp", "sma", "diploma", "s1", "s2", "s3"]
+Occupation: TypeAlias = Literal["pns", "tni", "polri", "swasta", "wirausaha", "pelajar", "lainnya"]
+
+
+class SurveyProfile(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The respondent's optional profile (bands and categories only: nothing that names a person)."""
+
+    age: AgeBand | None = None
+    sex: Sex | None = None
+    education: Education | None = None
+    occupation: Occupation | None = None
+
+
+class SurveyAnswer(Command, tag="survey_answer", frozen=True, kw_only=True):
+    """A citizen's SKM answer (Permen PANRB 14/2017) for a served ticket, sent by the console from
+    the ticket's page.  ``token`` is the page's (the central checks it: ``bad_token``); ``scores``
+    are U1-U9, each 1-4.  One answer per ticket (``already_answered``), within the site's window
+    after the service (``survey_window_passed``); a ticket not served is ``not_served``.  The
+    suggestion's 400 characters fit the command channel's 2048 bytes whatever they are (4 bytes
+    at most each in UTF-8)."""
+
+    ticket_id: TicketId
+    token: TicketToken
+    scores: Annotated[list[Score], Meta(min_length=9, max_length=9)]
+    profile: SurveyProfile = SurveyProfile()
+    suggestion: Annotated[str, Meta(max_length=400)] = ""
+    #: where it was answered: the citizen's phone or the survey tablet by the exit
+    channel: Literal["phone", "kiosk"] = "phone"
+
+
+class QuickRating(Command, tag="quick_rating", frozen=True, kw_only=True):
+    """The citizen's press on the gerai's four-key pad (1 tidak puas .. 4 sangat puas), for the
+    ticket the gerai serves or has just served (``ticket``: the number the gerai showed; without
+    it, the central takes the gerai's current ticket, else the last one it finished).  Recorded
+    apart from the SKM (never in the IKM); one per ticket (``already_rated``)."""
+
+    score: Score
+    ticket: TicketNumber | None = None
+
+
 COMMAND_TYPES: tuple[type[Command], ...] = (
     TakeTicket, CallNext, Recall, NoShow, Done, Transfer, CallTicket, Pause, Resume, PrintAck, VoidTicket,
-    Reprint, Ping, StopIssuing, ResumeIssuing, SetQuota, LobbyMessage, ConsoleCommand,
+    Reprint, Ping, StopIssuing, ResumeIssuing, SetQuota, LobbyMessage, ConsoleCommand, SurveyAnswer, QuickRating,
 )
 AnyCommand: TypeAlias = (
     TakeTicket | CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume | PrintAck
     | VoidTicket | Reprint | Ping | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage | ConsoleCommand
+    | SurveyAnswer | QuickRating
 )
 
 # ---------------------------------------------------------------------------
@@ -471,6 +532,9 @@ class PrintJob(Outbound, tag="print_job", frozen=True, kw_only=True):
     ahead: Count
     est_wait_min: Count | None = None
     footer: ShortText = ""
+    #: (issue 16) the ticket's own page on the site's console (its QR code is printed): position,
+    #: the "almost your turn" notice, the call and the survey; "" when the site has no public URL
+    url: Annotated[str, Meta(max_length=300)] = ""
 
 
 class Presence(Message, tag="presence", frozen=True, kw_only=True):
