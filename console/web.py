@@ -41,7 +41,7 @@ from antre.broker.wire import messages as m
 from antre.central.config import SiteConfig
 from antre.daemon import Progress
 from antre.central.texts import format_date_id
-from antre.console import bundles, forms
+from antre.console import bundles, forms, reports
 from antre.console.accounts import Accounts, Role, User
 from antre.console.forms import FormError
 from antre.console.history import LogFigures
@@ -785,6 +785,7 @@ def build_app(console: Console) -> Starlette:
         Route("/sse/day", sse_day),
         Route("/sse/fleet", sse_fleet),
         Route("/healthz", healthz),
+        *reports.routes(console, needs),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
 
