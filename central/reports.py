@@ -443,11 +443,11 @@ class _Hours:
         self.uniform = start.utcoffset() == end.utcoffset() and end.timestamp() - self.midnight == 86400
 
     def __call__(self, ts: float) -> int:
-        if self.uniform:
-            hour = int((ts - self.midnight) // 3600)
-        else:  # pragma: no cover - a zone with a change of offset that day (not Indonesia's)
-            local = dt.datetime.fromtimestamp(ts, self.zone)
-            hour = local.hour
+        hour = int((ts - self.midnight) // 3600)
+        if self.uniform and 0 <= hour < 24:
+            return hour
+        if not self.uniform:  # pragma: no cover - a zone with a change of offset that day (not Indonesia's)
+            hour = dt.datetime.fromtimestamp(ts, self.zone).hour
         return 0 if hour < 0 else 23 if hour > 23 else hour
 
 
@@ -469,6 +469,7 @@ class _Accumulator:
         self.day = ""
         self.day_row = self.summary
         self.day_wait = self.day_service = array("d")
+        self.fine: dict[tuple[int, str | None, str | None, int | None], float] = {}
 
     def start_day(self, day: dt.date) -> None:
         self.day = day.isoformat()
@@ -477,6 +478,18 @@ class _Accumulator:
         self.day_service = self.day_services[self.day] = array("d")
 
     def add(self, index: int, service: str | None, gerai: str | None, hour: int | None, n: float = 1.0) -> None:
+        """Count ``n`` for every group the (service, gerai, hour) falls in (spread at the day's end)."""
+        key = (index, service, gerai, hour)
+        fine = self.fine
+        fine[key] = fine.get(key, 0.0) + n
+
+    def flush(self) -> None:
+        """Spread the day's counts over the views (one pass over a few hundred keys, not every event)."""
+        for (index, service, gerai, hour), n in self.fine.items():
+            self._spread(index, service, gerai, hour, n)
+        self.fine.clear()
+
+    def _spread(self, index: int, service: str | None, gerai: str | None, hour: int | None, n: float) -> None:
         self.summary[index] += n
         self.day_row[index] += n
         if hour is not None:
@@ -530,7 +543,7 @@ class _DayReader:
 
     def read(self, events: Iterable[tuple[int, ev.AnyEvent]]) -> None:
         acc, hour = self.acc, self.hour
-        for _, event in events:
+        for _, event in events:  # (the cases in the order of their frequency)
             ts = event.ts
             if ts > self.last_ts:
                 self.last_ts = ts
@@ -544,6 +557,13 @@ class _DayReader:
                         acc.add(PRIORITY, event.service, None, h)
                     if not event.print:
                         new.printed = True  # issued by hand: the citizen holds the number
+                case ev.PrintAcked():
+                    seg = self.tickets.get(event.ticket_id)
+                    if seg is not None:
+                        if event.ok:
+                            seg.printed, seg.unprinted = True, False
+                        elif not seg.printed and seg.state == _WAITING and not seg.announced:
+                            seg.unprinted = True  # nobody holds it (as the engine has it)
                 case ev.TicketCalled():
                     seg = self._ticket(event.ticket_id, "a call")
                     if seg is not None:
@@ -556,6 +576,10 @@ class _DayReader:
                     seg = self._ticket(event.ticket_id, "service")
                     if seg is not None:
                         self._ended(seg, SERVED, event.gerai, ts)
+                case ev.CommandRefused(action="take_ticket"):
+                    reason = _REASON_OF.get(event.code, "other")
+                    acc.add(_REFUSED_INDEX[reason], self._refused_service(event.detail), None, hour(ts))
+                    self.refusals[event.code] = self.refusals.get(event.code, 0) + 1
                 case ev.TicketNoShow():
                     seg = self._ticket(event.ticket_id, "a no-show")
                     if seg is not None:  # counted when its day ends, unless called back before
@@ -567,13 +591,6 @@ class _DayReader:
                         seg.service, seg.start, seg.first_call, seg.last_call = event.to_service, ts, None, None
                         seg.state, seg.gerai = _WAITING, None
                         acc.add(TRANSFERRED_IN, event.to_service, None, hour(ts))
-                case ev.PrintAcked():
-                    seg = self.tickets.get(event.ticket_id)
-                    if seg is not None:
-                        if event.ok:
-                            seg.printed, seg.unprinted = True, False
-                        elif not seg.printed and seg.state == _WAITING and not seg.announced:
-                            seg.unprinted = True  # nobody holds it (as the engine has it)
                 case ev.TicketVoided():
                     seg = self._ticket(event.ticket_id, "a void")
                     if seg is not None and seg.state != _DONE:
@@ -587,10 +604,6 @@ class _DayReader:
                     opened = self.open_pauses.pop(event.gerai, None)
                     if opened is not None:
                         self._pause(event.gerai, opened[0], max(opened[0], ts), opened[1], False)
-                case ev.CommandRefused(action="take_ticket"):
-                    reason = _REASON_OF.get(event.code, "other")
-                    acc.add(_REFUSED_INDEX[reason], self._refused_service(event.detail), None, hour(ts))
-                    self.refusals[event.code] = self.refusals.get(event.code, 0) + 1
                 case _:
                     pass
 
@@ -673,6 +686,7 @@ class _DayReader:
                 end = min(end, self.now)
             self._pause(gerai, start, max(start, end), reason, True)
         self.tickets.clear()
+        acc.flush()
 
 
 # ---------------------------------------------------------------------------- building the report

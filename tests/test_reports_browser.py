@@ -193,6 +193,12 @@ def test_a_period_shows_a_chart_per_day_and_a_bad_date_is_refused_clearly(stack:
     response = page.goto(f"{stack.console.url}/reports?from=2026-11-20&to=2026-11-01")
     assert response is not None and response.status == 400
     assert "sebelum tanggal awal" in page.inner_text("#report-error")
+    for junk in ("from=" + "9" * 5000, "from=%00%ff&to=2026-11-20", "day=2026-11-20&from=2026-11-20&to=2026-11-21",
+                 "from=2026-01-01&to=2027-12-31", "to=2026-11-20"):
+        answer = page.request.get(f"{stack.console.url}/reports?{junk}")
+        assert answer.status == 400 and 'id="report-error"' in answer.text(), junk
+    answer = page.request.get(f"{stack.console.url}/reports/laporan.xlsx?from=2026-11-20&to=2026-11-01")
+    assert answer.status == 400 and "sebelum tanggal awal" in answer.text()
     page.goto(f"{stack.console.url}/reports?from=2020-01-01&to=2020-01-02")
     assert page.locator("#report-empty").count() == 1
     csv = page.request.get(f"{stack.console.url}/reports/laporan.csv?from=2026-11-20&to=2026-11-20&view=service")
