@@ -335,20 +335,20 @@ def _view_context(report: Report, zone: dt.tzinfo) -> dict[str, object]:
     tiles = [
         ("Nomor diambil", _num(s.issued), f"{_num(s.priority)} prioritas"),
         ("Dilayani", _num(s.served), f"{_num(s.no_show)} tidak hadir"),
-        ("Ditolak", str(s.refused), ", ".join(f"{REFUSAL_LABELS[r]} {getattr(s, 'refused_' + r)}"
-                                            for r in REFUSAL_REASONS if getattr(s, "refused_" + r)) or "-"),
+        ("Ditolak", _num(s.refused), ", ".join(f"{REFUSAL_LABELS[r]} {_num(getattr(s, 'refused_' + r))}"
+                                              for r in REFUSAL_REASONS if getattr(s, "refused_" + r)) or "-"),
         ("Tunggu rata-rata", _minutes_text(s.wait.mean),
          f"median {_minutes_text(s.wait.median)}, p90 {_minutes_text(s.wait.p90)}, maks {_minutes_text(s.wait.max)}"),
         ("Lama layanan rata-rata", _minutes_text(s.service_time.mean),
          f"median {_minutes_text(s.service_time.median)}, p90 {_minutes_text(s.service_time.p90)}"),
         ("Dalam target tunggu", "-" if s.within_target is None else f"{_num(s.within_target * 100, 1)}%",
-         f"{s.target_met} dari {s.target_met + s.target_missed} kunjungan"),
+         f"{_num(s.target_met)} dari {_num(s.target_met + s.target_missed)} kunjungan"),
         ("Jam tersibuk", "-" if report.busiest_hour is None else
          f"{report.busiest_hour[0]:02d}.00-{report.busiest_hour[0] + 1:02d}.00",
-         "" if report.busiest_hour is None else f"{report.busiest_hour[1]} nomor diambil"),
-        ("Di luar urutan", str(s.out_of_order), f"{s.calls} panggilan, {s.recalls} panggil ulang"),
-        ("Istirahat gerai", f"{_num(s.pause_s / 60)} mnt", f"{s.pauses} kali"),
-        ("Hangus / masih berjalan", f"{s.expired} / {s.open}", f"{s.voided} dibatalkan"),
+         "" if report.busiest_hour is None else f"{_num(report.busiest_hour[1])} nomor diambil"),
+        ("Di luar urutan", _num(s.out_of_order), f"{_num(s.calls)} panggilan, {_num(s.recalls)} panggil ulang"),
+        ("Istirahat gerai", f"{_num(s.pause_s / 60)} mnt", f"{_num(s.pauses)} kali"),
+        ("Hangus / masih berjalan", f"{_num(s.expired)} / {_num(s.open)}", f"{_num(s.voided)} dibatalkan"),
     ]
     charts = []
     if any(r.issued or r.served for r in hours):
@@ -363,7 +363,8 @@ def _view_context(report: Report, zone: dt.tzinfo) -> dict[str, object]:
     agencies = [r for r in report.views["agency"] if r.issued]
     if agencies:
         charts.append(("Nomor diambil per instansi", hbar_chart(
-            [(r.label, float(r.issued), f"{r.served} dilayani") for r in agencies], title="Nomor diambil per instansi")))
+            [(r.label, float(r.issued), f"{_num(r.served)} dilayani") for r in agencies],
+            title="Nomor diambil per instansi")))
         charts.append(("Waktu tunggu median per instansi (menit)", hbar_chart(
             [(r.label, _m(r.wait.median), "" if r.within_target is None else
               f"{r.within_target * 100:.0f} % dalam target") for r in agencies],
@@ -427,6 +428,7 @@ def _nice_step(top: float, ticks: int = 4) -> float:
 
 
 def _num(value: float, decimals: int = 0) -> str:
+    """A number as Indonesian writes it: 1.234.567 and 12,5."""
     text = f"{value:,.{decimals}f}"
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")  # Indonesian: 1.234,5
 
@@ -435,13 +437,14 @@ def bar_chart(groups: Sequence[tuple[str, Sequence[float]]], series: Sequence[tu
               unit: str = "", decimals: int = 0, height: int = 240) -> Markup:
     """Vertical grouped bars: one group per label (e.g. an hour), one bar per series (name, CSS class);
     an axis with round gridlines, a legend, and a tooltip (``<title>``) on every bar."""
-    left, right, top_pad, bottom = 48, 12, 28, 30
-    group_w = max(14.0, min(110.0, 600.0 / max(1, len(groups))))
-    width = left + right + group_w * len(groups)
-    plot_h = height - top_pad - bottom
     top = max([v for _, vs in groups for v in vs] + [0.0])
     step = _nice_step(top)
     ymax = step * max(1, math.ceil(top / step)) if top > 0 else step * 4
+    right, top_pad, bottom = 12, 28, 30
+    left = 16 + 7 * len(_num(ymax, decimals if step < 1 else 0))  # the longest axis label fits
+    group_w = max(14.0, min(110.0, 600.0 / max(1, len(groups))))
+    width = left + right + group_w * len(groups)
+    plot_h = height - top_pad - bottom
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" '
              f'height="{height}" aria-label="{escape(title)}"><title>{escape(title)}</title>']
     y = 0.0
