@@ -83,6 +83,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 Needs = Callable[[frozenset[Role] | None], Callable[[Handler], Handler]]
 
 
+class LogUnreadable(Exception):
+    """The event log or one of its archive files cannot be read (its text says which and why)."""
+
+
 class Reports:
     """Computes reports for the pages (one at a time, in a worker thread) and keeps the latest few."""
 
@@ -97,8 +101,15 @@ class Reports:
         return figures.store.path if figures is not None else self.console.config.store.path
 
     async def get(self, first: dt.date, last: dt.date) -> Report:
+        """The report of the period; :class:`LogUnreadable` when the log or an archive file cannot be read."""
+        from antre.central.store import StorageError
+
         async with self._lock:
-            return await asyncio.to_thread(self._compute, first, last)
+            try:
+                return await asyncio.to_thread(self._compute, first, last)
+            except StorageError as exc:
+                log.error("report %s to %s: %s", first, last, exc)
+                raise LogUnreadable(str(exc)) from None
 
     def _compute(self, first: dt.date, last: dt.date) -> Report:
         from antre.central.archive import archive_dir
@@ -161,7 +172,10 @@ def routes(console: Console, needs: Needs) -> list[Route]:
         except ReportError as exc:
             error = _indonesian(str(exc))
             first = last = now_day
-        report = await reports.get(first, last)
+        try:
+            report = await reports.get(first, last)
+        except LogUnreadable as exc:
+            return _unreadable(request, exc)
         return console.page(request, "reports.html", status=400 if error else 200, report=report, error=error,
                             query=_query(report), quick=_quick_periods(now_day),
                             view=_view_context(report, console.config.zone))
@@ -171,7 +185,15 @@ def routes(console: Console, needs: Needs) -> list[Route]:
             first, last = _period(request, today())
         except ReportError as exc:
             return Response(_indonesian(str(exc)) + "\n", status_code=400, media_type="text/plain; charset=utf-8")
-        return await reports.get(first, last)
+        try:
+            return await reports.get(first, last)
+        except LogUnreadable as exc:
+            return _unreadable(request, exc)
+
+    def _unreadable(request: Request, exc: LogUnreadable) -> Response:
+        return console.page(request, "error.html", status=503, message=(
+            "Laporan tidak dapat dibuat: log antrean atau arsipnya tidak dapat dibaca. Hubungi teknisi "
+            f"(antre central check-log). Rincian: {exc}"))
 
     def _journal(request: Request, what: str, report: Report) -> None:
         from antre.console.web import client_addr, current_user

@@ -336,6 +336,35 @@ def test_refusals_of_logs_that_did_not_name_the_service(log: Log) -> None:
     assert report.summary.refused == 2  # a refused call is not a refused ticket
 
 
+def test_refusals_before_the_engine_name_their_service_too(tmp_path: Path) -> None:
+    """A ticket request refused by the central's service (stale press, clock not synchronised, clock
+    skew) is counted for the service asked, under "other"."""
+    from antre.broker.wire import messages as m
+    from antre.central.service import QueueService
+
+    config = site_config()
+    path = tmp_path / "log.db"
+    store = EventStore(path, config.site_id, "off")
+    synced = [False]
+    service = QueueService.open(config, store, at(D, 7), clock_gate=lambda: synced[0])
+    now = at(D, 9)
+    assert service.handle("kiosk", "k1", m.TakeTicket(id="t-000001", service="kk"), now).reply.code == "clock_unsynced"
+    synced[0] = True
+    assert service.handle("kiosk", "k1", m.TakeTicket(id="t-000002", service="ktp", ts=now - 60),
+                          now).reply.code == "stale"
+    assert service.handle("kiosk", "k1", m.TakeTicket(id="t-000003", service="ktp", ts=now + 60),
+                          now).reply.code == "clock_skew"
+    assert service.handle("kiosk", "k1", m.TakeTicket(id="t-000004", service="npwp"), now).reply.ok
+    store.close()
+    reader = EventStore(path, config.site_id, readonly=True)
+    with History(reader, archive_dir(path)) as history:
+        report = build_report(config, history, D, D, at(D1, 8))
+    rows = {r.key: r for r in report.views["service"]}
+    assert (rows["kk"].refused_other, rows["ktp"].refused_other, rows["npwp"].issued) == (1, 2, 1)
+    assert dict(report.refusals_by_code) == {"clock_unsynced": 1, "stale": 1, "clock_skew": 1}
+    assert UNKNOWN not in rows
+
+
 def test_percentiles_and_medians_by_their_definitions() -> None:
     assert percentile(list(range(1, 11)), 90) == 9  # rank ceil(9.0) = 9
     assert percentile([1, 2, 3, 4, 5, 6, 7], 90) == 7  # rank ceil(6.3) = 7

@@ -150,9 +150,8 @@ def test_a_supervisor_reads_the_demo_day_and_downloads_its_xlsx(stack: ReportSit
     hours = [r for r in stack.report.views["hour"]]
     assert page.locator("svg.chart").first.locator("rect.bar.s1").count() == len(hours) + 1  # + the legend's
     page.screenshot(path=str(SHOTS / "reports-demo-day.png"), full_page=True)
-    page.locator("#view-service").screenshot(path=str(SHOTS / "reports-demo-day-services.png"))
-    page.set_viewport_size({"width": 1360, "height": 900})
     page.screenshot(path=str(SHOTS / "reports-demo-day-top.png"))
+    page.locator("#view-service").screenshot(path=str(SHOTS / "reports-demo-day-services.png"))
 
     with page.expect_download() as info:
         page.click("#download-xlsx")

@@ -184,10 +184,19 @@ def test_a_period_of_the_simulation_harness_and_archived_days_reported_as_live(
     for path in sorted((tmp_path / "before").iterdir()):
         assert (tmp_path / "after" / path.name).read_bytes() == path.read_bytes(), path.name
 
-    # a missing archive file is a storage error, never a shorter report
+    # a missing archive file is a storage error, never a shorter report; the console says so (503)
     (archive_dir(config.store.path) / done[0].file).unlink()
     status, _, err = _run(capsys, "--config", site, "--day", FIRST.isoformat())
     assert status == 3 and "is missing" in err
+    import asyncio
+    from types import SimpleNamespace
+
+    from antre.console.reports import LogUnreadable, Reports
+
+    reports = Reports(SimpleNamespace(config=config, log_figures=None, now=lambda: now))  # type: ignore[arg-type]
+    assert asyncio.run(reports.get(last, last)).summary.issued > 0  # a live day still reads
+    with pytest.raises(LogUnreadable, match="is missing"):
+        asyncio.run(reports.get(FIRST, last))
 
 
 def test_a_day_of_the_period_is_its_own_report(tmp_path: Path) -> None:
