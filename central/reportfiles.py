@@ -6,13 +6,15 @@ a header row of stable English column names (the ``key`` of each
 minutes (two decimals), shares from 0 to 1 (four decimals), an empty cell
 where there is no value.  :func:`write_csv_dir` writes every view into a
 directory as ``<site>-<period>-<view>.csv``: ``summary``, ``agency``,
-``service``, ``gerai``, ``hour``, ``day``, ``out_of_order`` (every call out of
-order), ``pauses`` (every pause of a gerai) and ``refusals`` (refused ticket
-requests by code).  One view alone: :func:`csv_text`.
+``service``, ``gerai``, ``hour``, ``day``, ``agency_day`` (tickets issued and
+served per agency per day), ``out_of_order`` (every call out of order),
+``pauses`` (every pause of a gerai) and ``refusals`` (refused ticket requests
+by code).  One view alone: :func:`csv_text`.
 
 **XLSX** (:func:`xlsx_bytes`, openpyxl): a sheet per view ("Ringkasan", "Per
 instansi", "Per layanan", "Per gerai", "Per jam", "Per hari", "Di luar
-urutan", "Istirahat gerai") and "Definisi" (what every figure means).  Headings
+urutan", "Istirahat gerai"), "Pengunjung per instansi" (tickets issued per agency per day: a
+day a row, an agency a column) and "Definisi" (what every figure means).  Headings
 in Indonesian, bold, frozen with the first column, with filters; counts
 ``#,##0``, durations in minutes ``0.0``, shares ``0.0%``, days as dates, times
 as times (the site's local time).
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
 #: Every CSV a report directory holds, in order
-CSV_VIEWS = ("summary", *VIEWS, "out_of_order", "pauses", "refusals")
+CSV_VIEWS = ("summary", *VIEWS, "agency_day", "out_of_order", "pauses", "refusals")
 
 INT_FORMAT = "#,##0"
 MINUTES_FORMAT = "0.0"
@@ -97,6 +99,9 @@ def _list_rows(report: Report, view: str, zone: dt.tzinfo) -> tuple[list[str], l
                  _local(report, p.end, zone).time().replace(microsecond=0), p.seconds / 60, p.reason,
                  p.closed_by_report] for p in report.pauses]
         return header, rows
+    if view == "agency_day":
+        return ["day", "agency", "agency_name", "issued", "served"], [
+            [r.day, r.agency, r.agency_name, r.issued, r.served] for r in report.agency_days]
     if view == "refusals":
         return ["code", "meaning", "refused"], [[code, CODE_LABELS.get(code, ""), n] for code, n in report.refusals_by_code]
     raise ValueError(f"unknown view {view!r}")
@@ -160,6 +165,7 @@ def xlsx_bytes(report: Report, zone: dt.tzinfo) -> bytes:
         if view == "day":
             formats[0] = DATE_FORMAT
         _table(sheet, [c.label for c in cols], values, formats, title=f"{VIEW_TITLES[view]} · {period_text(report)}")
+    _agency_day_sheet(book.create_sheet("Pengunjung per instansi"), report)
     header, rows = _list_rows(report, "out_of_order", zone)
     sheet = book.create_sheet("Di luar urutan")
     _table(sheet, ["Tanggal", "Jam", "Kode gerai", "Gerai", "Nomor", "Kode layanan", "Layanan", "Alasan",
@@ -181,6 +187,30 @@ def xlsx_bytes(report: Report, zone: dt.tzinfo) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _agency_day_sheet(sheet: Worksheet, report: Report) -> None:
+    """Visitors (tickets issued) per agency per day: a day a row, an agency a column, with totals."""
+    from openpyxl.styles import Font
+
+    agencies: dict[str, str] = {}
+    for r in report.agency_days:
+        agencies.setdefault(r.agency, r.agency_name)
+    order = [a for a in (row.key for row in report.views["agency"]) if a in agencies]
+    by_day: dict[dt.date, dict[str, int]] = {}
+    for r in report.agency_days:
+        by_day.setdefault(r.day, {})[r.agency] = r.issued
+    rows: list[list[Any]] = [[day, *(cells.get(a, 0) for a in order), sum(cells.values())]
+                             for day, cells in sorted(by_day.items())]
+    _table(sheet, ["Tanggal", *(agencies[a] for a in order), "Jumlah"], rows,
+           [DATE_FORMAT, *([INT_FORMAT] * (len(order) + 1))],
+           title=f"Pengunjung (nomor diambil) per instansi per hari · {period_text(report)}")
+    total = len(rows) + 3
+    sheet.cell(total, 1, "Jumlah").font = Font(bold=True)
+    for i in range(len(order) + 1):
+        cell = sheet.cell(total, i + 2, sum(int(row[i + 1]) for row in rows))
+        cell.number_format = INT_FORMAT
+        cell.font = Font(bold=True)
 
 
 def _summary_sheet(sheet: Worksheet, report: Report, zone: dt.tzinfo) -> None:

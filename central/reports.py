@@ -37,7 +37,9 @@ no_show + voided + expired + open``.
   no-show or transfer pressed), when their day ended: the day is over when a
   later day exists in the log or its date is before today (``now``).
   **open**: the same on the day still running: waiting or at a gerai now.
-  Unprinted tickets (a failed print never reprinted) count here too.
+  Unprinted tickets (a failed print never reprinted) count here too.  Both
+  count at the hour the segment started (a called one: at its last call's
+  hour and gerai).
 - **refused_***: ticket requests the central refused (``command_refused``
   with action ``take_ticket``), by reason: ``quota`` (quota_exhausted),
   ``cutoff`` (after_cutoff), ``stopped`` (issuing_stopped by a supervisor),
@@ -70,7 +72,8 @@ no_show + voided + expired + open``.
   day ended, or (on the day still running) has not come although the target
   has already passed.  Voided and unprinted tickets, nobody holding them, are
   left out; a segment still waiting within its target on the running day is
-  not counted yet.
+  not counted yet.  Counted at the hour the segment started and the gerai of
+  its first call (none when it was never called).
 - **pause time**: per gerai, from ``gerai_paused`` to ``gerai_resumed``.  A
   pause still open at the end of its day is closed at the gerai's closing time
   that day (the latest end of its services' hours; without hours that day, the
@@ -91,6 +94,7 @@ ticket the day's log never issued (a damaged log) is skipped and counted in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -311,6 +315,17 @@ class ReasonCount:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class AgencyDay:
+    """Visitors of an agency on a day: tickets issued for its services, and served."""
+
+    day: dt.date
+    agency: str
+    agency_name: str  #: its short name
+    issued: int
+    served: int
+
+
 @dataclass(frozen=True)
 class Report:
     """The figures of a period (see the module's docstring)."""
@@ -336,6 +351,8 @@ class Report:
     #: (day, tickets issued), or None
     busiest_day: tuple[dt.date, int] | None
     skipped_events: int = 0
+    #: every (day, agency) with tickets, by day then the site file's order of agencies
+    agency_days: list[AgencyDay] = dataclasses.field(default_factory=list)
 
     @property
     def period_days(self) -> int:
@@ -470,6 +487,8 @@ class _Accumulator:
         self.day_row = self.summary
         self.day_wait = self.day_service = array("d")
         self.fine: dict[tuple[int, str | None, str | None, int | None], float] = {}
+        #: (day, agency) -> [issued, served]: visitors per agency per day
+        self.agency_days: dict[tuple[str, str], list[int]] = {}
 
     def start_day(self, day: dt.date) -> None:
         self.day = day.isoformat()
@@ -487,6 +506,9 @@ class _Accumulator:
         """Spread the day's counts over the views (one pass over a few hundred keys, not every event)."""
         for (index, service, gerai, hour), n in self.fine.items():
             self._spread(index, service, gerai, hour, n)
+            if (index == ISSUED or index == SERVED) and service is not None:
+                cell = self.agency_days.setdefault((self.day, self.agency_of.get(service, UNKNOWN)), [0, 0])
+                cell[index == SERVED] += int(n)
         self.fine.clear()
 
     def _spread(self, index: int, service: str | None, gerai: str | None, hour: int | None, n: float) -> None:
@@ -818,7 +840,17 @@ def _assemble(config: SiteConfig, acc: _Accumulator, first: dt.date, last: dt.da
         out_of_order=out_of_order, pauses=pauses,
         refusals_by_code=sorted(refusals.items(), key=lambda x: (-x[1], x[0])),
         busiest_hour=busiest_hour, busiest_day=busiest_day, skipped_events=skipped,
+        agency_days=_agency_days(config, acc),
     )
+
+
+def _agency_days(config: SiteConfig, acc: _Accumulator) -> list[AgencyDay]:
+    order = {a: i for i, a in enumerate(config.agencies)}
+    rows = [AgencyDay(dt.date.fromisoformat(day), agency,
+                      config.agencies[agency].short if agency in config.agencies else _unknown(agency, "instansi"),
+                      issued, served)
+            for (day, agency), (issued, served) in acc.agency_days.items()]
+    return sorted(rows, key=lambda r: (r.day, order.get(r.agency, len(order)), r.agency))
 
 
 def _unknown(key: str, what: str) -> str:
@@ -1065,6 +1097,6 @@ def rows_as_dicts(report: Report, view: str) -> Iterator[dict[str, str | int | f
 
 
 __all__ = [
-    "DEFINITIONS", "MAX_DAYS", "VIEWS", "Column", "Durations", "OutOfOrderCall", "Pause", "ReasonCount", "Report", "ReportError",
+    "AgencyDay", "DEFINITIONS", "MAX_DAYS", "VIEWS", "Column", "Durations", "OutOfOrderCall", "Pause", "ReasonCount", "Report", "ReportError",
     "Row", "build_report", "check_period", "columns", "parse_period", "percentile", "report_for", "write_text",
 ]

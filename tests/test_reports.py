@@ -190,6 +190,8 @@ def test_a_day_computed_by_hand(log: Log) -> None:
     # 24:00 on this site (15 h = 54,000 s)
     assert (s.pauses, s.pause_s) == (2, 54900)
     assert report.busiest_hour == (8, 6) and report.busiest_day == (D, 10)
+    # visitors per agency: Dukcapil 9 issued (KTP 4, KK 5), 3 served (A001, A004, B001); Pajak 1 and 1
+    assert [(a.agency, a.issued, a.served) for a in report.agency_days] == [("dukcapil", 9, 3), ("pajak", 1, 1)]
 
 
 def test_the_day_by_service_agency_gerai_and_hour(log: Log) -> None:

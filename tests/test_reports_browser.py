@@ -161,7 +161,7 @@ def test_a_supervisor_reads_the_demo_day_and_downloads_its_xlsx(stack: ReportSit
     download.save_as(str(path))
     book = load_workbook(path)
     assert book.sheetnames == ["Ringkasan", "Per instansi", "Per layanan", "Per gerai", "Per jam", "Per hari",
-                               "Di luar urutan", "Istirahat gerai", "Definisi"]
+                               "Pengunjung per instansi", "Di luar urutan", "Istirahat gerai", "Definisi"]
     sheet = book["Per layanan"]
     header = [c.value for c in sheet[2]]
     line = next(r for r in sheet.iter_rows(min_row=3) if r[0].value == "ktp-el")

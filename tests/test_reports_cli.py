@@ -75,7 +75,7 @@ def test_antre_report_reads_the_demos_day(demo: tuple[Path, Any], tmp_path: Path
     assert "Gerai 2: 1x berkas susulan, sudah antre pagi" in out
     assert "Perekaman dan Pencetakan" in out and "jam tersibuk: " in out
     assert xlsx.stat().st_size > 5000 and len(list(out_dir.iterdir())) == len(CSV_VIEWS)
-    assert "XLSX: " in err and "CSV: 9 files" in err
+    assert "XLSX: " in err and "CSV: 10 files" in err
     report = report_for(load_site(KUPANG), DEMO_DAY, DEMO_DAY, db=str(db))
     assert report.summary.issued == summary.issued and report.summary.refused == summary.refused
     assert report.summary.calls == summary.called
@@ -90,8 +90,8 @@ def test_the_xlsx_is_a_real_spreadsheet(demo: tuple[Path, Any], tmp_path: Path) 
     path = tmp_path / "r.xlsx"
     path.write_bytes(xlsx_bytes(report, config.zone))
     book = load_workbook(path)
-    assert book.sheetnames == ["Ringkasan", *(VIEW_TITLES[v] for v in VIEWS), "Di luar urutan", "Istirahat gerai",
-                               "Definisi"]
+    assert book.sheetnames == ["Ringkasan", *(VIEW_TITLES[v] for v in VIEWS), "Pengunjung per instansi",
+                               "Di luar urutan", "Istirahat gerai", "Definisi"]
     from antre.central.reports import columns
 
     for view in VIEWS:
@@ -134,6 +134,15 @@ def test_the_xlsx_is_a_real_spreadsheet(demo: tuple[Path, Any], tmp_path: Path) 
     pauses = book["Istirahat gerai"]
     assert pauses["C3"].value == "Gerai 5" and pauses["F3"].value == pytest.approx(15.0)
     assert book["Definisi"].max_row == 2 + len(DEFINITIONS)
+    # visitors per agency per day: the day's row and the totals row add up to the report's figures
+    visitors = book["Pengunjung per instansi"]
+    heads = [c.value for c in visitors[2]]
+    assert heads[0] == "Tanggal" and heads[-1] == "Jumlah" and "Dukcapil" in heads
+    day_row = [c.value for c in visitors[3]]
+    assert day_row[0].date() == DEMO_DAY and day_row[-1] == report.summary.issued
+    dukcapil = next(r for r in report.views["agency"] if r.key == "dukcapil")
+    assert day_row[heads.index("Dukcapil")] == dukcapil.issued
+    assert visitors.cell(4, 1).value == "Jumlah" and visitors.cell(4, len(heads)).value == report.summary.issued
 
 
 def test_the_csv_files(demo: tuple[Path, Any], tmp_path: Path) -> None:
