@@ -389,7 +389,7 @@ def _view_context(report: Report, zone: dt.tzinfo) -> dict[str, object]:
             title="Nomor diambil per instansi")))
         charts.append(("Waktu tunggu median per instansi (menit)", hbar_chart(
             [(r.label, _m(r.wait.median), "" if r.within_target is None else
-              f"{r.within_target * 100:.0f} % dalam target") for r in agencies],
+              f"{r.within_target * 100:.0f}% dalam target") for r in agencies],
             title="Waktu tunggu median per instansi", unit="mnt", decimals=1, css="s3")))
     if report.period_days > 1:
         title, bars = _per_day_or_month(report)
