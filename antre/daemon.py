@@ -12,6 +12,7 @@
   ``READY=1`` once a service serves, ``STATUS=...``, ``STOPPING=1`` and
   ``WATCHDOG=1``.  Without ``$NOTIFY_SOCKET`` (not under systemd, or
   ``Type=simple``) every call does nothing.
+- :func:`cpu_temperature` reads the SoC's temperature for every device's health report.
 - :class:`Watchdog` pings ``WATCHDOG=1`` at a third of ``WatchdogSec=``, but
   only while the service's own check says its work loop makes progress: a
   service whose loop hangs stops pinging, and systemd restarts it.
@@ -253,3 +254,13 @@ def lobby_service(app: _Counting, lobby: str) -> Iterator[Watchdog]:
     finally:
         watchdog.stop()
         notifier.stopping()
+
+
+def cpu_temperature(path: str = "/sys/class/thermal/thermal_zone0/temp") -> float | None:
+    """The SoC temperature in °C where the kernel exposes it (a Raspberry Pi does): every device's
+    health report carries it."""
+    try:
+        with open(path, encoding="ascii") as f:
+            return round(int(f.read().strip()) / 1000.0, 1)
+    except (OSError, ValueError):
+        return None

@@ -170,6 +170,12 @@ class DemoStack:
             # can follow such a clock, so the press deadline (a real-time rule) is off here.
             config = dataclasses.replace(
                 config, central=msgspec.structs.replace(config.central, command_deadline_s=0.0))
+        # the interactive demo prefers a console port a person can remember; the scripted one never races for it
+        self.http_port = (DEMO_CONSOLE_PORT if not isinstance(clock, ManualClock) and _port_free(DEMO_CONSOLE_PORT)
+                          else _free_port())
+        if not config.console.public_url:  # every ticket's QR code opens its page on the demo's console
+            config = dataclasses.replace(config, console=msgspec.structs.replace(
+                config.console, public_url=f"http://127.0.0.1:{self.http_port}"))
         self.config = config
         self.workdir = workdir
         self.clock = clock
@@ -228,7 +234,10 @@ class DemoStack:
                     raise RuntimeError("the embedded broker did not start") from None
                 self._central_stop.wait(0.02)
         self.store = EventStore(self.workdir / "central.db", self.config.site_id, self.config.store.durability)
-        self.service = QueueService.open(self.config, self.store, self.clock())
+        from antre.central.main import ticket_key
+
+        self.service = QueueService.open(self.config, self.store, self.clock(),
+                                         ticket_key=ticket_key(self.config, str(self.workdir / "credentials.toml")))
         runner = CentralRunner(self.service, self.address(Identity(Role.CENTRAL)), clock=self.clock)
         self._central_thread = self._spawn(lambda: runner.run(self._central_stop))
         if not runner.ready.wait(TIMEOUT):
@@ -266,9 +275,7 @@ class DemoStack:
                 console.accounts.add(name, role, DEMO_PASSWORD[name], [first] if gerai else [])
             except AccountError:
                 pass  # a kept work directory has them already
-        # the interactive demo prefers a port a person can remember; the scripted one never races for it
-        http_port = (DEMO_CONSOLE_PORT if not isinstance(self.clock, ManualClock) and _port_free(DEMO_CONSOLE_PORT)
-                     else _free_port())
+        http_port = self.http_port
         ready = threading.Event()
         console.on_ready = ready.set
         server = uvicorn.Server(uvicorn.Config(build_app(console), host="127.0.0.1", port=http_port, log_config=None,

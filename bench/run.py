@@ -469,10 +469,16 @@ def main() -> int:
                 from bench.console import console_part
 
                 r["console"] = attempt(f"{kind}: operations console", console_part, kind, work)
+                from bench.ticketpage import ticket_page_part
+
+                r["ticket_page"] = attempt(f"{kind}: the ticket page (100 phones)", ticket_page_part, kind, work)
             results[kind] = r
         results["sizes"] = attempt("fan-out and lobby sizes (in-process bus)", fanout.run) or {}
         results["startup"] = attempt("start-up with 1 day and 1 year of history", startup.run, work / "startup")
         results["reports"] = attempt("reports of one day and a year of history", reports.run, work / "reports")
+        from bench import skmyear
+
+        results["skm_year"] = attempt("the SKM report of a year", skmyear.run, work / "skm")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -499,6 +505,9 @@ def main() -> int:
             "console_idle_cpu_pct": get("console", "idle_cpu_pct"),
             "console_busy_cpu_pct": get("console", "busy_cpu_pct"),
             "console_rss_mb": get("console", "busy_rss_mb"),
+            "ticket_page_call_to_phone_p50_ms": get("ticket_page", "call_to_phone_p50"),
+            "ticket_page_call_to_phone_p99_ms": get("ticket_page", "call_to_phone_p99"),
+            "ticket_page_console_cpu_pct": get("ticket_page", "console_cpu_pct"),
         }
 
     mosq, emb = flat(results["mosquitto"]), flat(results["embedded"])
@@ -509,6 +518,9 @@ def main() -> int:
     print(render_sizes(results["sizes"]))
     print("\n" + startup.render(results["startup"]))
     print("\n" + reports.render(results["reports"] or {"error": "did not run"}))
+    from bench import skmyear
+
+    print("\n" + skmyear.render(results.get("skm_year") or {}))
     bad = [k for k in ("lost", "doubled") for r in (mosq, emb) if r[k] is None or r[k] > 0]
     if bad:
         print(f"\nFAIL: commands lost or doubled, or the check did not run: {bad}", file=sys.stderr)
@@ -554,6 +566,11 @@ def render_table(mosq: dict[str, Any], emb: dict[str, Any], doc: dict[str, Any])
         ("console: CPU idle / pressing (% of a core)",
          f"{f(mosq['console_idle_cpu_pct'])} / {f(mosq['console_busy_cpu_pct'])}", "not run", "< 10 / < 50"),
         ("console: RSS (MB)", f(mosq["console_rss_mb"]), "not run", "< 150"),
+        ("ticket page: call to phone p50 / p99 (ms)",
+         f"{f(mosq['ticket_page_call_to_phone_p50_ms'])} / {f(mosq['ticket_page_call_to_phone_p99_ms'])}",
+         "not run", "p50 < 100 (100 phones, SSE)"),
+        ("ticket page: console CPU, 100 phones following (% of a core)", f(mosq["ticket_page_console_cpu_pct"]),
+         "not run", "< 50"),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [

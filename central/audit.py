@@ -59,6 +59,12 @@ def describe(event: ev.AnyEvent) -> str:
         case ev.LobbyMessageSet():
             return f"{event.actor}: lobby message set to {event.text!r}" if event.text else \
                 f"{event.actor}: lobby message cleared"
+        case ev.SurveyAnswered():
+            said = " with a suggestion" if event.suggestion.strip() else ""
+            return (f"{event.actor}: SKM answer for {event.ticket_id} ({event.service} at {event.gerai}, "
+                    f"{event.channel}): {' '.join(map(str, event.scores))}{said}")
+        case ev.QuickRated():
+            return f"{event.gerai}: quick rating {event.score} for {event.ticket_id}"
 
 
 _UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F)}  # control characters

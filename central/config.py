@@ -179,6 +179,21 @@ class ConsoleSection(_Strict, frozen=True, kw_only=True):
     crowd_factor: Annotated[float, Meta(ge=1.0, le=100)] = 1.5
     #: wait alarm: the longest wait of a service over this many minutes
     wait_alarm_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 60
+    #: (issue 16) the console's address as citizens' phones on the MPP's network reach it, e.g.
+    #: ``http://192.168.10.2:8480``: the QR code of every ticket opens ``<public_url>/t/<ticket>``, the
+    #: ticket's own page (position, "almost your turn", the call, the SKM survey).  Empty: tickets keep
+    #: the QR code of their id, and no ticket page is linked.  The console must listen where this
+    #: points (``bind``).
+    public_url: Annotated[str, Meta(max_length=200, pattern=r"^(https?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~/-]*)?)?$")] = ""
+    #: the ticket page says "Hampir giliran Anda" (sound and vibration) when at most this many wait ahead
+    ticket_notice_ahead: Annotated[int, Meta(ge=1, le=50)] = 3
+    #: the public pages (ticket pages, the survey tablet): requests per minute from one address, and
+    #: wrong tokens from one address per 10 minutes, before it is refused (429) for a while
+    public_requests_per_minute: Annotated[int, Meta(ge=10, le=100000)] = 600
+    public_bad_tokens: Annotated[int, Meta(ge=1, le=10000)] = 20
+    #: live ticket pages (server-sent event streams) open at once, and from one address
+    public_streams: Annotated[int, Meta(ge=1, le=100000)] = 2000
+    public_streams_per_address: Annotated[int, Meta(ge=1, le=10000)] = 20
 
 
 class BrokerSection(_Strict, frozen=True, kw_only=True):
@@ -215,6 +230,17 @@ class CentralSection(_Strict, frozen=True, kw_only=True):
     metrics: bool = True
     metrics_bind: Annotated[str, Meta(min_length=1, max_length=253)] = "127.0.0.1"
     metrics_port: Annotated[int, Meta(ge=1, le=65535)] = 9883
+
+
+class SurveySection(_Strict, frozen=True, kw_only=True):
+    """The SKM survey (Permen PANRB 14/2017) and the quick rating at the gerai (issue 16)."""
+
+    #: a served ticket's survey may be answered (on the phone or the tablet) for this long after its service
+    answer_window_hours: Annotated[float, Meta(gt=0, le=24 * 14)] = 24.0
+    #: the quick rating pad rates the gerai's current ticket, or the one it finished at most this long ago
+    quick_rating_minutes: Annotated[float, Meta(gt=0, le=120)] = 10.0
+    #: a survey tablet's link (made on the console's SKM page) is valid for this many days
+    kiosk_link_days: Annotated[int, Meta(ge=1, le=366)] = 31
 
 
 #: Where a site's files live when its file does not say (the systemd units' StateDirectory=
@@ -254,6 +280,7 @@ class _File(_Strict, frozen=True, kw_only=True):
     central: CentralSection = CentralSection()
     store: StoreSection = StoreSection()
     broker: BrokerSection = BrokerSection()
+    survey: SurveySection = SurveySection()
 
 
 _PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
@@ -276,6 +303,7 @@ class SiteConfig:
     zone: zoneinfo.ZoneInfo
     schedules: dict[str, Schedule]
     site_schedule: Schedule
+    survey: SurveySection = SurveySection()
 
     @property
     def site_id(self) -> str:
@@ -484,6 +512,9 @@ def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
         raise fail("broker", "TLS needs all three of cafile, certfile and keyfile")
     if bool(cfg.console.certfile) != bool(cfg.console.keyfile):
         raise fail("console", "HTTPS needs both certfile and keyfile")
+    if cfg.survey.answer_window_hours > days * 24:
+        raise fail("survey.answer_window_hours", f"{cfg.survey.answer_window_hours:g} hours is longer than the "
+                   f"live log keeps days ({days}, store.retention_days): the central could not find the ticket")
     store, broker, console = _paths(cfg, base)
 
     return SiteConfig(
@@ -509,4 +540,5 @@ def _check(cfg: _File, source: str, base: Path | None = None) -> SiteConfig:
             cutoff=cfg.site.ticket_cutoff_minutes,
             issue_during_breaks=cfg.site.issue_during_breaks,
         ),
+        survey=cfg.survey,
     )

@@ -538,6 +538,10 @@ class Engine:
             return refusal
         if ticket.status not in (Status.WAITING, Status.UNPRINTED, Status.CALLED):
             return self._refuse(out, now, actor, cmd, "reprint", ResultCode.TICKET_NOT_WAITING, ticket=number)
+        if (actor in self.config.gerai and actor != ticket.issuer and ticket.status is not Status.UNPRINTED
+                and self.gerai[actor].current != ticket.id):
+            # a second paper of a waiting citizen's number would put two in one place of the queue
+            return self._refuse(out, now, actor, cmd, "reprint", ResultCode.NOT_REPRINTABLE, ticket=number)
         event = ev.TicketReprinted(ts=now, actor=actor, cmd=cmd, ticket_id=ticket.id)
         self.apply(event)
         out.append(event)
@@ -774,7 +778,10 @@ class Engine:
                     if ticket.status is Status.UNPRINTED:  # printed at last: it waits in its place
                         ticket.status = Status.WAITING
                         self._enqueue(ticket)
-                elif ticket.print_status != "printed":  # (a failed reprint: the citizen holds the first)
+                elif ticket.print_status != "printed" and event.actor == ticket.issuer:
+                    # Only the issuer's failed print strands a ticket: a failed reprint elsewhere (a
+                    # counter's printer at staff's request) leaves it as it was, and one after a
+                    # good print changes nothing (the citizen holds the first).
                     ticket.print_status = "failed"
                     if ticket.status is Status.WAITING and not ticket.announced:  # nobody holds it
                         self._dequeue(ticket)

@@ -128,6 +128,36 @@ class LobbyMessageSet(Event, tag="lobby_message_set", frozen=True, kw_only=True)
     text: str
 
 
+# --- accountability (issue 16): the citizen's feedback
+
+
+class SurveyAnswered(Event, tag="survey_answered", frozen=True, kw_only=True):
+    """A citizen's SKM answer (Permen PANRB 14/2017) for a served ticket: U1-U9 scored 1-4, the
+    optional profile (bands and categories, no identifier) and a suggestion.  ``service`` and
+    ``gerai`` are where the ticket was served, ``served_at`` when."""
+
+    ticket_id: str
+    service: str
+    gerai: str
+    served_at: float
+    scores: list[int]
+    age: str | None = None
+    sex: str | None = None
+    education: str | None = None
+    occupation: str | None = None
+    suggestion: str = ""
+    channel: str = "phone"
+
+
+class QuickRated(Event, tag="quick_rated", frozen=True, kw_only=True):
+    """The citizen's press (1-4) on the gerai's four-key pad: a quick score, never part of the IKM."""
+
+    ticket_id: str
+    service: str
+    gerai: str
+    score: int
+
+
 class CommandRefused(Event, tag="command_refused", frozen=True, kw_only=True):
     """A refused request: changes no queue state, but is part of the audit trail."""
 
@@ -154,6 +184,8 @@ AnyEvent: TypeAlias = (
     | IssuingResumed
     | QuotaSet
     | LobbyMessageSet
+    | SurveyAnswered
+    | QuickRated
 )
 
 _ENCODER = msgspec.json.Encoder()

@@ -21,6 +21,7 @@ from antre.central.config import SiteConfig
 from antre.central.runner import CentralRunner
 from antre.central.service import QueueService
 from antre.central.store import EventStore
+from antre.central.ticketkey import KEY_NAME, TicketKey
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,25 @@ def broker_address(config: SiteConfig, identity: Identity, host: str | None = No
         password=secrets.password(identity),
         tls=tls,
     )
+
+
+def ticket_key(config: SiteConfig, credentials_path: str | None = None) -> TicketKey | None:
+    """The site's ticket-page key from its credentials file (``[keys] ticket-page``), or None (logged)
+    when the file has none: an older file, before ``antre broker mosquitto-config`` (or ``antre broker run``)
+    added it."""
+    path = credentials_path or config.broker.credentials
+    try:
+        secret = creds.load(path).keys.get(KEY_NAME)
+    except creds.CredentialsError as exc:
+        log.warning("no ticket pages: %s", exc)
+        return None
+    if secret is None:
+        level = logging.WARNING if config.console.public_url else logging.INFO
+        log.log(level, "%s has no [keys] %s: tickets print their id's QR code, not their page's, and survey "
+                "answers are refused; `antre broker mosquitto-config` (or `antre broker run`) adds the key",
+                path, KEY_NAME)
+        return None
+    return TicketKey(secret, config.site_id)
 
 
 def run_central(
@@ -99,7 +119,8 @@ def run_central(
         today = dt.datetime.fromtimestamp(clock(), config.zone).date().isoformat()
         claim = lease.claim_site(store, seen, renewed, site=config.site_id, renew_s=renew, new_epoch=new_epoch,
                                  today=today)
-        service = QueueService.open(config, store, clock(), clock_gate=clock_gate)
+        service = QueueService.open(config, store, clock(), clock_gate=clock_gate,
+                                    ticket_key=ticket_key(config, credentials_path))
         if clock_gate is not None:
             clock_gate()  # says at once, in the log, whether tickets can be issued
         runner = CentralRunner(service, address, clock=clock, claim=claim)

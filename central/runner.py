@@ -73,6 +73,25 @@ class DeviceStatus:
     contract: int = 1
 
 
+def loose_presence(payload: bytes) -> tuple[bool, int]:
+    """(online, contract) from a presence the strict decoder refused: a JSON object's ``online``
+    (only ``true`` counts) and ``contract`` (1 unless an integer from 1 to 99); offline for anything
+    else (an empty retained message, garbage, a payload over the size limit)."""
+    if not payload or len(payload) > m.Presence.max_bytes:
+        return False, 1
+    try:
+        loose = msgspec.json.decode(payload, type=_LoosePresence)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError, ValueError):
+        return False, 1
+    contract = loose.contract if isinstance(loose.contract, int) and not isinstance(loose.contract, bool) else 1
+    return loose.online is True, contract if 1 <= contract <= 99 else 1
+
+
+class _LoosePresence(msgspec.Struct, forbid_unknown_fields=False):
+    online: object = False
+    contract: object = 1
+
+
 class CentralRunner:
     """Connects a :class:`QueueService` to the broker."""
 
@@ -106,6 +125,8 @@ class CentralRunner:
         self._published: dict[str, bytes] = {}
         self._board_dirty = False
         self._board_sent = 0.0
+        #: whether the board is being published (None at start: a previous run's may be retained)
+        self._board_served: bool | None = None
         self._swept = time.monotonic()
         #: devices whose presence went online in the batch being processed
         self._came_online: set[tuple[str, str]] = set()
@@ -294,6 +315,13 @@ class CentralRunner:
                 self._publish_results(incoming.role, incoming.device, h)
             if not self._contract1_lobby_online():
                 self._board_dirty = False
+                if self._board_served is not False:
+                    # no reader of the board is left: its retained copy goes too (a stale one left
+                    # on the broker would be the first thing a rolled-back lobby shows)
+                    self._board_served = False
+                    self._published.pop("\0board", None)
+                    self.link.publish(self.topics.board(), b"", qos=1, retain=True)
+                    log.info("no contract 1 lobby left: the whole-site board is no longer published")
             elif reconnected or any(role == Role.LOBBY.value for role, _ in came_online):
                 self._publish_board(now, force=True)
             elif changed and time.monotonic() - self._board_sent >= BOARD_MIN_INTERVAL:
@@ -346,7 +374,8 @@ class CentralRunner:
         return results
 
     def _rebuild(self, now: float) -> None:
-        self.service = QueueService.open(self.config, self.service.store, now, clock_gate=self.service.clock_gate)
+        self.service = QueueService.open(self.config, self.service.store, now, clock_gate=self.service.clock_gate,
+                                         ticket_key=self.service.ticket_key)
 
     def _quarantine(self, msg: Received, exc: BaseException, now: float) -> Handled:
         """Keep the message for inspection (``antre quarantine``) and answer its sender."""
@@ -410,11 +439,17 @@ class CentralRunner:
     # ------------------------------------------------------------- publishing
 
     def _send(self, topic: str, message: m.Message, *, retain: bool = False) -> None:
+        """Publish ``message``: a retained state (gerai, service, calls, board) at QoS 0, the rest at QoS 1.
+
+        A retained state needs no acknowledgement from the broker: it is republished whole at every
+        (re)connect (``force``), a reader that (re)subscribes gets the latest, and a newer state
+        supersedes a lost one; what QoS 1 would add is a PUBACK to read for each, from the broker and
+        to it from every reader.  Replies, print jobs and announcements stay QoS 1 (they happen once)."""
         payload = codec.encode(message)
         kind = m.kind_of(type(message))
         self.published[kind] = self.published.get(kind, 0) + 1
         self.published_bytes += len(payload)
-        self.link.publish(topic, payload, qos=1, retain=retain)
+        self.link.publish(topic, payload, qos=0 if retain else 1, retain=retain)
 
     def _publish_results(self, role: str, device: str, h: Handled) -> None:
         if h.duplicate:
@@ -422,8 +457,10 @@ class CentralRunner:
         self._send(self.topics.device(role, device, Channel.REPLY), h.reply)
         if h.duplicate:
             return  # print jobs and announcements went out the first time
-        for job in h.print_jobs:
-            self._send(self.topics.device(role, device, Channel.PRINT), job)
+        if h.print_jobs:
+            to_role, to_device = h.print_to or (role, device)
+            for job in h.print_jobs:
+                self._send(self.topics.device(to_role, to_device, Channel.PRINT), job)
         for announcement in h.announcements:
             self._send(self.topics.announce(), announcement)
 
@@ -490,6 +527,7 @@ class CentralRunner:
                        "one of %d gerai (upgrade every lobby to contract 2)", len(self.config.gerai))
             return
         board = self.service.board(now, self.service.store.last_seq)
+        self._board_served = True
         if self._changed("\0board", board, force):
             self._send(self.topics.board(), board, retain=True)
 
@@ -505,21 +543,26 @@ class CentralRunner:
     def _presence(self, role: str, device: str, payload: bytes) -> None:
         try:
             presence = codec.decode(payload, Channel.PRESENCE, m.Presence)
+            online, contract = presence.online, presence.contract
         except ProtocolError as exc:
-            self._once(f"presence {role}/{device}", payload, "bad presence from %s/%s: %s", role, device, exc)
-            return
+            # Not a presence this central can read whole (a newer device's field, a cleared retained
+            # message, garbage): what it says of being online and of its contract is still taken, so
+            # the device is not served by a status it has left; anything unreadable counts as offline.
+            online, contract = loose_presence(payload)
+            self._once(f"presence {role}/{device}", payload, "bad presence from %s/%s: %s (taken as %s, "
+                       "contract %d)", role, device, exc, "online" if online else "offline", contract)
+        contract = min(contract, m.CONTRACT)  # a newer generation is served the newest this central speaks
         status = self.devices.setdefault(f"{role}/{device}", DeviceStatus())
-        if status.online != presence.online:
-            level = logging.INFO if presence.online else logging.WARNING
-            log.log(level, "%s %s is %s", role, device,
-                    f"online (contract {presence.contract})" if presence.online else "OFFLINE")
-        if presence.online and (not status.online or status.contract != presence.contract):
+        if status.online != online:
+            level = logging.INFO if online else logging.WARNING
+            log.log(level, "%s %s is %s", role, device, f"online (contract {contract})" if online else "OFFLINE")
+        if online and (not status.online or status.contract != contract):
             # its retained state may be older than what it reads now (a contract 1 gerai's waiting count)
             self._came_online.add((role, device))
-        status.online = presence.online
-        status.contract = presence.contract
+        status.online = online
+        status.contract = contract
         readers = self._contract1.setdefault(role, set())
-        if presence.online and presence.contract < 2:
+        if online and contract < 2:
             readers.add(device)
         else:
             readers.discard(device)

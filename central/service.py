@@ -16,6 +16,7 @@ No MQTT here: the transport lives in the service runner.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.messages import ResultCode
 from antre.central import events as ev
-from antre.central import views
+from antre.central import feedback, views
 from antre.central.config import SiteConfig
 from antre.central.engine import Engine, Outcome, Result
+from antre.central.feedback import FeedbackBook
+from antre.central.ticketkey import TicketKey, ticket_url
 from antre.central.replies import ReplyCache
 from antre.central.store import EventStore, StoredReply
 
@@ -42,7 +45,8 @@ DeviceRole = Literal["gerai", "kiosk"]
 _KIOSK_ACTIONS = frozenset({"take_ticket", "print_ack", "void_ticket", "reprint"})
 #: what each role of a console user may ask (operations console); the console checks a staff
 #: user's gerai, the central checks the role and that the command came from its console
-_COUNTER_ACTIONS = frozenset({"call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume"})
+_COUNTER_ACTIONS = frozenset({"call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume",
+                              "reprint"})
 _DAY_ACTIONS = frozenset({"stop_issuing", "resume_issuing", "set_quota", "lobby_message"})
 CONSOLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": _COUNTER_ACTIONS | _DAY_ACTIONS,
@@ -65,6 +69,9 @@ class Handled:
     duplicate: bool = False
     events: list[ev.AnyEvent] = field(default_factory=list)
     print_jobs: list[m.PrintJob] = field(default_factory=list)
+    #: the (role, device) whose printer gets ``print_jobs`` (None: the sender's; a counter action from the
+    #: operations console prints on that gerai's printer)
+    print_to: tuple[str, str] | None = None
     announcements: list[m.Announce] = field(default_factory=list)
     #: gerai whose own display state changed (number, status, pause reason)
     touched_gerai: set[str] = field(default_factory=set)
@@ -78,10 +85,15 @@ class QueueService:
     """One site's queue: apply commands exactly once, durably."""
 
     def __init__(self, config: SiteConfig, store: EventStore, engine: Engine | None = None, *,
-                 clock_gate: Callable[[], bool] | None = None) -> None:
+                 clock_gate: Callable[[], bool] | None = None, ticket_key: TicketKey | None = None) -> None:
         self.config = config
         self.store = store
         self.engine = engine or Engine(config)
+        #: the tickets citizens may still rate (served within the survey window, across days)
+        self.feedback = FeedbackBook(config.survey.answer_window_hours * 3600)
+        #: signs the ticket pages' links (print jobs) and checks survey answers' tokens; None: the
+        #: site's credentials have no ticket-page key (tickets print their id's QR code, answers are refused)
+        self.ticket_key = ticket_key
         #: the command ids answered within REPLY_RETENTION_S (their replies stay in the log)
         self._replies = ReplyCache(store, REPLY_RETENTION_S)
         #: per gerai: the press time of its last call_next that called a citizen, and that ticket
@@ -92,12 +104,23 @@ class QueueService:
 
     @classmethod
     def open(cls, config: SiteConfig, store: EventStore, now: float, *,
-             clock_gate: Callable[[], bool] | None = None) -> QueueService:
-        """Rebuild today's state from the log (the last day_opened onward)."""
-        service = cls(config, store, clock_gate=clock_gate)
+             clock_gate: Callable[[], bool] | None = None, ticket_key: TicketKey | None = None) -> QueueService:
+        """Rebuild today's state from the log (the last day_opened onward), and the survey's
+        served tickets from the days the answer window still reaches."""
+        service = cls(config, store, clock_gate=clock_gate, ticket_key=ticket_key)
+        start = store.current_day_start()
+        book = service.feedback
+        first = book.first_day(dt.datetime.fromtimestamp(now, config.zone).date()).isoformat()
+        earlier = [span for span in store.day_spans() if span.first_seq < start and span.day >= first]
+        if earlier:
+            for _, event in store.events(earlier[0].first_seq):
+                if _ >= start:
+                    break
+                book.apply(event)
         count = 0
-        for _, event in store.events(store.current_day_start()):
+        for _, event in store.events(start):
             service.engine.apply(event)
+            book.apply(event)
             count += 1
         service._replies.load(now)
         log.info(
@@ -139,8 +162,17 @@ class QueueService:
                 outcome = Outcome(outcome.result, [
                     e if isinstance(e, ev.DayOpened) else msgspec.structs.replace(e, by=command.user)
                     for e in outcome.events])
-            if isinstance(command, m.CallNext) and command.ts is not None and outcome.result.code is ResultCode.CALLED:
-                self._last_call[device] = (command.ts, outcome.result.ticket.number if outcome.result.ticket else "")
+            if outcome.result.code is ResultCode.CALLED:
+                # the gerai's last call, for its button's double-press guard: a press right after a call
+                # from the console at the same gerai is a double press too (two citizens in one second)
+                called = outcome.result.ticket.number if outcome.result.ticket else ""
+                if isinstance(command, m.CallNext) and command.ts is not None:
+                    self._last_call[device] = (command.ts, called)
+                elif (isinstance(command, m.ConsoleCommand) and isinstance(command.command, m.CallNext)
+                      and command.gerai is not None):
+                    self._last_call[command.gerai] = (command.ts if command.ts is not None else now, called)
+            for event in outcome.events:  # (the engine applied them as it made them)
+                self.feedback.apply(event)
             handled = self._effects(role, device, command, outcome, now)
             answered[key] = handled.reply
             new_events.extend(outcome.events)
@@ -155,6 +187,8 @@ class QueueService:
         events = self.engine.tick(now)
         if not events:
             return None
+        for event in events:
+            self.feedback.apply(event)
         self.store.append(events)
         self.store.prune_replies(now - REPLY_RETENTION_S)
         self._replies.prune(now)
@@ -180,6 +214,13 @@ class QueueService:
 
     def calls(self, now: float, rev: int) -> m.Calls:
         return views.calls(self.engine, now, rev, self.epoch)
+
+    def ticket_page(self, ticket_id: str) -> str:
+        """The address of a ticket's own page (its QR code), or "" when the site has none."""
+        base = self.config.console.public_url
+        if not base or self.ticket_key is None:
+            return ""
+        return ticket_url(base, ticket_id, self.ticket_key.token(ticket_id))
 
     # -------------------------------------------------------------- private
 
@@ -238,8 +279,17 @@ class QueueService:
             return e.refuse(device, action, ResultCode.UNKNOWN_DEVICE, now, cmd.id, device=f"{role}/{device}")
         if role == "kiosk" and action not in _KIOSK_ACTIONS:
             return e.refuse(device, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
-        if action in _DAY_ACTIONS or isinstance(cmd, m.ConsoleCommand):  # the console's alone
+        if action in _DAY_ACTIONS or isinstance(cmd, m.ConsoleCommand | m.SurveyAnswer):  # the console's alone
             return e.refuse(device, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
+        if isinstance(cmd, m.CounterCommand) and cmd.expect is not None and role == "gerai":
+            current = e.current_of(device)
+            serving = current.number if current is not None else "-"
+            if serving != cmd.expect:
+                log.info("%s %s for gerai %s expected %s, the gerai serves %s: refused", action, cmd.id, device,
+                         cmd.expect, serving)
+                return e.refuse(device, action, ResultCode.NOT_CURRENT, now, cmd.id,
+                                ticket="tidak ada nomor" if serving == "-" else serving,
+                                expected="tidak ada nomor" if cmd.expect == "-" else cmd.expect)
         match cmd:
             case m.TakeTicket():
                 return e.take_ticket(device, cmd.service, now, cmd.priority, cmd.print, cmd.id)
@@ -266,6 +316,9 @@ class QueueService:
                 return e.void_ticket(device, cmd.ticket, cmd.reason, now, cmd.id)
             case m.Reprint():
                 return e.reprint(device, cmd.ticket, now, cmd.id)
+            case m.QuickRating():
+                return feedback.quick_rating(e, self.feedback, device, cmd, now,
+                                             self.config.survey.quick_rating_minutes * 60)
             case m.Ping():  # pragma: no cover - answered by handle_batch
                 return Outcome(Result(True, ResultCode.PONG), [])
         raise AssertionError(f"unhandled command {cmd!r}")  # pragma: no cover
@@ -280,6 +333,8 @@ class QueueService:
         assert isinstance(action, str)
         if device != self.config.console.id:
             return e.refuse(actor, action, ResultCode.UNKNOWN_DEVICE, now, cmd.id, device=f"console/{device}")
+        if isinstance(cmd, m.SurveyAnswer):  # a citizen's, from the ticket's page: the token decides
+            return feedback.survey_answer(e, self.feedback, self.ticket_key, actor, cmd, now)
         if not isinstance(cmd, m.ConsoleCommand):
             return e.refuse(actor, action, ResultCode.NOT_ALLOWED, now, cmd.id, command=action)
         inner = msgspec.structs.replace(cmd.command, id=cmd.id, ts=cmd.ts)
@@ -316,6 +371,8 @@ class QueueService:
             ts=now,
         )
         handled = Handled(reply=reply, events=list(outcome.events))
+        if isinstance(cmd, m.ConsoleCommand) and cmd.gerai is not None:
+            handled.print_to = ("gerai", cmd.gerai)
         engine = self.engine
         for event in outcome.events:
             # Only what changed: a ticket touches its service's state (one message), not the
@@ -327,7 +384,8 @@ class QueueService:
                     handled.touched_services.update(self.config.services)
                     handled.calls_changed = True
                 case ev.TicketIssued(print=True):
-                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
+                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch,
+                                                              self.ticket_page(event.ticket_id)))
                     handled.touched_services.add(event.service)
                 case ev.TicketIssued():
                     handled.touched_services.add(event.service)
@@ -341,7 +399,8 @@ class QueueService:
                     handled.touched_services.add(ticket.service)
                     handled.calls_changed = True
                 case ev.TicketReprinted():
-                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch))
+                    handled.print_jobs.append(views.print_job(engine, engine.tickets[event.ticket_id], self.epoch,
+                                                              self.ticket_page(event.ticket_id)))
                 case ev.PrintAcked() | ev.TicketVoided():  # a ticket stops or starts waiting (and quota back)
                     handled.touched_services.add(engine.tickets[event.ticket_id].service)
                 case ev.TicketServed() | ev.TicketNoShow():

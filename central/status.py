@@ -189,7 +189,7 @@ def render(status: SiteStatus, config: SiteConfig, out: TextIO, now: float | Non
         out.write(f"central   {state:<8}  host {lease.host or '?'} pid {lease.pid or '?'}, term {lease.term}, "
                   f"epoch {lease.epoch}, event {lease.seq}, {renewed}, log {lease.log or '?'}\n")
     out.write("\n")
-    header = f"{'DEVICE':<22} {'STATE':<10} {'LAST SEEN':<30} {'VERSION':<9} {'PRINTER':<15} PROBLEMS\n"
+    header = f"{'DEVICE':<22} {'STATE':<10} {'LAST SEEN':<30} {'IP':<15} {'VERSION':<9} {'PRINTER':<15} PROBLEMS\n"
     out.write(header)
     for view in sorted(status.devices.values(), key=lambda d: (d.role, d.device)):
         online = view.online
@@ -200,8 +200,9 @@ def render(status: SiteStatus, config: SiteConfig, out: TextIO, now: float | Non
         version = (view.health.version if view.health else None) or (view.presence.version if view.presence
                                                                       else "") or "-"
         printer = view.health.printer if view.health and view.health.printer else "-"
+        ip = (view.health.ip if view.health else None) or "-"
         problems = "; ".join(view.problems()) or "-"
-        out.write(f"{view.role + ' ' + view.device:<22} {state:<10} {seen_text:<30} {version:<9} {printer:<15} "
+        out.write(f"{view.role + ' ' + view.device:<22} {state:<10} {seen_text:<30} {ip:<15} {version:<9} {printer:<15} "
                   f"{problems}\n")
     count_online = sum(1 for d in status.devices.values() if d.online)
     attention = sum(1 for d in status.devices.values() if d.problems())

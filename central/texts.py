@@ -22,7 +22,11 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
     ResultCode.PRINT_RECORDED: ("Status cetak dicatat", "Print result recorded"),
     ResultCode.QUEUE_EMPTY: ("Tidak ada antrean menunggu", "Nobody is waiting"),
     ResultCode.VOIDED: ("Nomor {ticket} dibatalkan: {reason}", "Ticket {ticket} voided: {reason}"),
-    ResultCode.REPRINTED: ("Cetak ulang {ticket}", "Reprinting {ticket}"),
+    ResultCode.REPRINTED: ("Cetak ulang {ticket} dikirim ke printer", "Reprint of {ticket} sent to the printer"),
+    ResultCode.NOT_REPRINTABLE: (
+        "{ticket} tidak dicetak ulang di gerai: hanya nomor yang sedang dilayani atau yang gagal tercetak",
+        "{ticket} is not reprinted at a gerai: only the ticket it serves, or one whose print failed",
+    ),
     # refusals
     ResultCode.UNKNOWN_SERVICE: ("Layanan {service} tidak dikenal", "Unknown service {service}"),
     ResultCode.SERVICE_NOT_OFFERED: (
@@ -75,6 +79,10 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
         "Nomor belum dapat diambil: jam server belum tersinkron. Mohon tunggu atau hubungi petugas",
         "Not issued: the central's system clock is not synchronised yet (NTP); tickets are issued once it is",
     ),
+    ResultCode.NOT_CURRENT: (
+        "Tidak dijalankan: gerai kini melayani {ticket}, bukan {expected}",
+        "Not applied: the gerai now serves {ticket}, not {expected} (someone acted first)",
+    ),
     ResultCode.DOUBLE_PRESS: (
         "Tekan 2x: {ticket} baru dipanggil",
         "Pressed twice within {guard} s: {ticket} was just called; the second press is ignored",
@@ -104,6 +112,19 @@ TEXTS: Final[dict[ResultCode, tuple[str, str]]] = {
         "Peran {role} tidak boleh melakukan {command}",
         "A {role} may not do {command}",
     ),
+    # the citizen's feedback (issue 16)
+    ResultCode.SURVEY_RECORDED: ("Terima kasih, penilaian Anda untuk {ticket} sudah kami terima",
+                                 "Survey answer for {ticket} recorded"),
+    ResultCode.RATING_RECORDED: ("Terima kasih atas penilaian Anda ({score})", "Quick rating {score} for {ticket} recorded"),
+    ResultCode.BAD_TOKEN: ("Tautan tiket tidak sah", "The ticket page's token does not match"),
+    ResultCode.NOT_SERVED: ("Nomor {ticket} belum selesai dilayani", "Ticket {ticket} has not been served"),
+    ResultCode.SURVEY_WINDOW_PASSED: ("Batas waktu penilaian untuk {ticket} sudah lewat",
+                                      "The time to rate {ticket} has passed"),
+    ResultCode.ALREADY_ANSWERED: ("Survei untuk nomor {ticket} sudah diisi; terima kasih",
+                                  "The survey of {ticket} was already answered"),
+    ResultCode.ALREADY_RATED: ("Nomor {ticket} sudah dinilai", "Ticket {ticket} was already rated"),
+    ResultCode.SURVEY_INVALID: ("Isian saran mengandung karakter yang tidak diizinkan",
+                                "The suggestion holds control characters"),
 }
 
 

@@ -88,7 +88,7 @@ def calls(engine: Engine, now: float, rev: int, epoch: int = 0) -> m.Calls:
     )
 
 
-def print_job(engine: Engine, ticket: Ticket, epoch: int = 0) -> m.PrintJob:
+def print_job(engine: Engine, ticket: Ticket, epoch: int = 0, url: str = "") -> m.PrintJob:
     config = engine.config
     service = config.services[ticket.service]
     ahead = engine.ahead_of(ticket)
@@ -107,6 +107,7 @@ def print_job(engine: Engine, ticket: Ticket, epoch: int = 0) -> m.PrintJob:
         ahead=ahead,
         est_wait_min=engine.estimate_wait_minutes(ticket.service, ahead),
         footer=config.site.ticket_footer,
+        url=url,
     )
 
 

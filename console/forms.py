@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from typing import Literal, overload
 
 from starlette.requests import Request
 
@@ -98,8 +99,17 @@ def number(fields: dict[str, str], name: str, label: str, *, low: int, high: int
     return n
 
 
-def ticket_number(fields: dict[str, str], name: str, label: str) -> str:
+@overload
+def ticket_number(fields: dict[str, str], name: str, label: str) -> str: ...
+@overload
+def ticket_number(fields: dict[str, str], name: str, label: str, optional: Literal[True]) -> str | None: ...
+
+
+def ticket_number(fields: dict[str, str], name: str, label: str, optional: bool = False) -> str | None:
+    """A ticket number as staff type it (``a-12`` is ``A12``); blank is None when ``optional``."""
     value = fields.get(name, "").strip().upper().replace("-", "")
+    if optional and not value:
+        return None
     if not re.fullmatch(r"[A-Z]{1,2}[0-9]{1,6}", value):
         raise FormError(f"{label}: bukan nomor antrean (contoh A012)")
     return value

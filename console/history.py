@@ -10,6 +10,8 @@ new (events after the last one it applied), when the site's retained states say 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from antre.central import events as ev
@@ -60,13 +62,25 @@ class LogFigures:
         self.seq = 0
         self.out_of_order: dict[str, int] = {}
         self.pause_since: dict[str, float] = {}
+        #: held while events are applied (a refresh runs in a worker thread): whoever reads
+        #: :attr:`engine` from another thread holds it too
+        self.lock = threading.RLock()
+        #: called with every event applied after they were added, in the applying thread, under :attr:`lock`
+        self.listeners: list[Callable[[ev.AnyEvent], None]] = []
         start = self.store.current_day_start()
         self._apply_from(start if start else 0)
 
     def _apply_from(self, since: int) -> int:
+        rows = list(self.store.events(since))  # read (and decoded) before the lock: readers wait for the apply only
+        with self.lock:
+            return self._apply_locked(rows)
+
+    def _apply_locked(self, rows: list[tuple[int, ev.AnyEvent]]) -> int:
         count = 0
-        for seq, event in self.store.events(since):
+        for seq, event in rows:
             self.engine.apply(event)
+            for listener in self.listeners:
+                listener(event)
             match event:
                 case ev.DayOpened():
                     self.out_of_order, self.pause_since = {}, {}

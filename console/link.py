@@ -126,6 +126,13 @@ class ConsoleLink:
         ts = self.clock.now()
         command = m.ConsoleCommand(id=cmd_id, ts=ts, user=user, user_role=user_role,  # type: ignore[arg-type]
                                    gerai=gerai, command=action)
+        return await self.request(command)
+
+    async def request(self, command: m.AnyCommand) -> m.Reply:
+        """Send a command of the console's own (a ``console_cmd``, a citizen's ``survey_answer``) and
+        wait for the central's reply, resending it unchanged until answered; :class:`NoReply` after
+        :data:`REPLY_TIMEOUT`."""
+        cmd_id = command.id
         payload = codec.encode(command)
         loop = asyncio.get_running_loop()
         future = self._waiting.get(cmd_id)

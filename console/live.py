@@ -29,8 +29,8 @@ from antre.console.history import DayFigures
 log = logging.getLogger(__name__)
 
 #: the pages whose content a change touches (their SSE streams re-render only for their own changes)
-ALL_PAGES = frozenset({"site", "counter", "day", "fleet"})
-QUEUE_PAGES = frozenset({"site", "counter", "day"})
+ALL_PAGES = frozenset({"site", "counter", "day", "fleet", "ticket"})
+QUEUE_PAGES = frozenset({"site", "counter", "day", "ticket"})
 NOTHING: frozenset[str] = frozenset()
 
 PRINTER_FAULTS = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
@@ -113,6 +113,7 @@ class DeviceRow:
     buttons: str
     faults: tuple[str, ...]
     problems: tuple[str, ...]
+    ip: str | None = None  #: where the device reaches the broker from (its last health report)
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,9 @@ class LiveSite:
                 pages = frozenset({"site", "counter", "fleet"})
             elif where.channel is Channel.HEALTH and where.role is not None and where.device is not None:
                 key = (where.role.value, where.device)
-                health = codec.decode(payload, Channel.HEALTH, m.Health)
-                old_h = self.health.get(key)
-                if old_h is not None and health.ts < old_h.ts:
-                    return NOTHING
-                self.health[key] = health
+                # the latest to arrive is the device's latest (MQTT keeps one publisher's order on a
+                # topic): never ordered by its own clock, which may have been ahead and been corrected
+                self.health[key] = codec.decode(payload, Channel.HEALTH, m.Health)
                 self.heard[key] = now
                 pages = frozenset({"fleet"})
             else:
@@ -298,7 +297,10 @@ class LiveSite:
         rows = []
         for key in keys:
             p, h = self.presence.get(key), self.health.get(key)
-            stamps = [t for t in (p.ts if p else None, h.ts if h else None) if t]
+            # what the device stamped, never later than when it was heard (a clock ahead shows no future)
+            heard = self.heard.get(key)
+            stamps = [min(t, heard) if heard is not None else t
+                      for t in (p.ts if p else None, h.ts if h else None) if t]
             problems = self._problems(key, p, h)
             rows.append(DeviceRow(
                 role=key[0], id=key[1], name=names.get(key, "(tidak ada di berkas situs)"),
@@ -310,6 +312,7 @@ class LiveSite:
                 reset_cause=h.reset_cause if h else None, uptime_s=h.uptime_s if h else None,
                 display=h.display if h else "-", buttons=h.buttons if h else "-",
                 faults=tuple(h.faults) if h else (), problems=tuple(text for _, text, _ in problems),
+                ip=h.ip if h else None,
             ))
         return rows
 

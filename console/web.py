@@ -38,10 +38,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from antre.broker.wire import messages as m
+from antre.broker.wire.topics import Role as DeviceRole
 from antre.central.config import SiteConfig
 from antre.daemon import Progress
 from antre.central.texts import format_date_id
-from antre.console import bundles, forms, reports
+from antre.console import bundles, forms, reports, survey, ticket
 from antre.console.accounts import Accounts, Role, User
 from antre.console.forms import FormError
 from antre.console.history import LogFigures
@@ -69,8 +70,16 @@ DAY_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 FLEET_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
 #: a device's provisioning bundle holds its secret: technicians (who install the Pi) and admins only
 BUNDLE_ROLES = frozenset({Role.ADMIN, Role.TECHNICIAN})
-COUNTER_ACTIONS = ("call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume")
+COUNTER_ACTIONS = ("call_next", "recall", "no_show", "done", "transfer", "call_ticket", "pause", "resume", "reprint")
 DAY_ACTIONS = ("stop_issuing", "resume_issuing", "set_quota", "lobby_message")
+
+
+def command_id(user: str, nonce: str, action: str) -> str:
+    """The id of a console action: the rendered form's ``nonce`` and the action.  The same form sent
+    twice (a double click, a browser's resend) has the same id, so the central applies it once; another
+    action from the same page before it was redrawn has its own (it is never taken for the first)."""
+    code = (COUNTER_ACTIONS + DAY_ACTIONS).index(action)
+    return f"c-{user}-{nonce}-{code:02d}"
 _NONCE = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -571,9 +580,14 @@ def build_app(console: Console) -> Starlette:
         conf = console.config.gerai[gerai]
         services = console.live.services(console.now())
         waiting = [n for s in services if s.id in conf.services for n in s.waiting_numbers]
+        health = console.live.health.get((DeviceRole.GERAI.value, gerai))
+        state = console.live.gerai.get(gerai)
+        # the printer as the gerai last reported it: "none" (no printer attached), its status, or "" (no report)
+        printer = "" if health is None else ("none" if health.printer is None else str(health.printer))
         return console.render("_counter_actions.html", gerai=conf, csrf=csrf_token(request), nonce=secrets.token_hex(8),
                               targets=[s for s in console.config.services.values()],
-                              waiting_numbers=waiting, reply=reply)
+                              waiting_numbers=waiting, reply=reply, printer=printer,
+                              seen=(state.ticket or "-") if state is not None else "-")
 
     @needs(None)
     async def counter_page(request: Request) -> Response:
@@ -590,23 +604,41 @@ def build_app(console: Console) -> Starlette:
         if not _NONCE.match(nonce):
             raise FormError("Formulir kedaluwarsa: muat ulang halaman.")
         action = forms.choice(fields, "action", "Perintah", COUNTER_ACTIONS)
-        cid = f"c-{user.name}-{nonce}"
-        command = _counter_command(action, fields, cid)
+        cid = command_id(user.name, nonce, action)
+        if action == "reprint":
+            _printer_ready(gerai)
+        command = _counter_command(action, gerai, fields, cid)
         reply = await _send(user, gerai, command, cid)
         if request.headers.get("hx-request"):
             return HTMLResponse(_actions(request, gerai, reply))
         flash(request, reply[0], reply[1])
         return RedirectResponse(f"/counter/{gerai}", 303)
 
-    def _counter_command(action: str, fields: dict[str, str], cid: str) -> m.ConsoleAction:
+    def _printer_ready(gerai: str) -> None:
+        """A reprint goes to the gerai's own printer: refused here, with the reason, when its last health
+        report says it has none or it cannot print (the central would accept the job all the same)."""
+        health = console.live.health.get((DeviceRole.GERAI.value, gerai))
+        if health is None:
+            return  # no report yet: the gerai's answer (print_ack) says how it went
+        if health.printer is None:
+            raise FormError(f"{console.config.gerai[gerai].name} tidak punya printer: cetak ulang di anjungan.")
+        if health.printer in ("paper_out", "cover_open", "offline", "unknown", "error"):
+            raise FormError(f"Printer {console.config.gerai[gerai].name} tidak siap ({health.printer}): "
+                            "perbaiki dulu, lalu cetak ulang.")
+
+    def _counter_command(action: str, gerai: str, fields: dict[str, str], cid: str) -> m.ConsoleAction:
+        # the ticket the person saw served when they acted (the page sends it): the central refuses an
+        # action that would land on another (not_current); a form without it is checked against nothing
+        seen = fields.get("expect", "").strip().upper()
+        expect = seen if re.fullmatch(r"[A-Z]{1,2}[0-9]{1,6}|-", seen) else None
         if action == "call_next":
-            return m.CallNext(id=cid)
+            return m.CallNext(id=cid, expect=expect)
         if action == "recall":
-            return m.Recall(id=cid)
+            return m.Recall(id=cid, expect=expect)
         if action == "no_show":
-            return m.NoShow(id=cid)
+            return m.NoShow(id=cid, expect=expect)
         if action == "done":
-            return m.Done(id=cid)
+            return m.Done(id=cid, expect=expect)
         if action == "resume":
             return m.Resume(id=cid)
         if action == "pause":
@@ -615,10 +647,20 @@ def build_app(console: Console) -> Starlette:
         if action == "transfer":
             service = forms.choice(fields, "service", "Layanan tujuan", set(console.config.services))
             note = forms.text(fields, "note", "Catatan", max_len=200)
-            return m.Transfer(id=cid, service=service, note=note)
+            return m.Transfer(id=cid, service=service, note=note, expect=expect)
+        if action == "reprint":  # on this counter's printer; the number typed, else the one being served
+            number = forms.ticket_number(fields, "ticket", "Nomor yang dicetak ulang", optional=True)
+            if number is None and expect is not None:  # the one on the screen when it was clicked
+                number = None if expect == "-" else expect
+            elif number is None:
+                state = console.live.gerai.get(gerai)
+                number = state.ticket if state is not None else None
+            if number is None:
+                raise FormError("Isi nomor antrean yang dicetak ulang (gerai ini sedang tidak melayani nomor).")
+            return m.Reprint(id=cid, ticket=number)
         ticket = forms.ticket_number(fields, "ticket", "Nomor antrean")
         reason = forms.text(fields, "reason", "Alasan panggilan di luar urutan", min_len=3, required=True)
-        return m.CallTicket(id=cid, ticket=ticket, reason=reason)
+        return m.CallTicket(id=cid, ticket=ticket, reason=reason, expect=expect)
 
     async def _send(user: User, gerai: str | None, command: m.ConsoleAction, cid: str) -> tuple[str, bool]:
         if console.link is None:
@@ -649,7 +691,7 @@ def build_app(console: Console) -> Starlette:
         if not _NONCE.match(nonce):
             raise FormError("Formulir kedaluwarsa: muat ulang halaman.")
         action = forms.choice(fields, "action", "Perintah", DAY_ACTIONS)
-        cid = f"c-{user.name}-{nonce}"
+        cid = command_id(user.name, nonce, action)
         services = set(console.config.services)
         command: m.ConsoleAction
         if action == "stop_issuing":
@@ -785,7 +827,8 @@ def build_app(console: Console) -> Starlette:
         Route("/sse/day", sse_day),
         Route("/sse/fleet", sse_fleet),
         Route("/healthz", healthz),
-        *reports.routes(console, needs),
+        *reports.routes(console, needs),  # the reports (issue 16)
+        *ticket.routes(console), *survey.routes(console, needs),  # the ticket page, the SKM (issue 16)
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

@@ -40,10 +40,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 from antre import __version__
+from antre.daemon import cpu_temperature
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.messages import ResultCode
@@ -116,6 +116,9 @@ class EdgeAgent:
         self._ping_out: float | None = None  # monotonic time of the oldest unanswered ping
         self.central_lost = False  # connected to the broker, but the central does not answer
         self.state: m.GeraiState | None = None
+        #: the last ticket the display showed as being served, and since when it left (None: still shown):
+        #: what the quick-rating pad rates
+        self.last_ticket: tuple[str, float | None] | None = None
         #: the services' own states (contract 2): the waiting count is their sum; a kiosk's
         #: service (remaining quota, waiting, estimated wait) for its display
         self.feed = SiteFeed(config.device.site)
@@ -305,6 +308,26 @@ class EdgeAgent:
         log.info("sent %s %s", action, cid)
         return cid
 
+    def rate(self, score: int) -> str | None:
+        """A key of the quick-rating pad: rate the ticket the display shows (or showed last) with ``score``
+        (1-4).  The central decides whether it may still be rated; returns the command id, or None
+        when refused here (offline, no ticket served here yet)."""
+        if not self.link.connected.is_set():
+            log.warning("rating %d pressed while offline: refused, not queued", score)
+            self._notify("!TIDAK TERKIRIM")
+            return None
+        with self._lock:
+            last = self.last_ticket
+        if last is None:
+            log.info("rating %d pressed with no ticket served here yet: ignored", score)
+            self._notify("!BELUM ADA NOMOR")
+            return None
+        cid = self.next_id()
+        pressed = self.link_clock.now() if self.link_clock.synced else None
+        self.send(m.QuickRating(id=cid, ts=pressed, score=score, ticket=last[0]))
+        log.info("sent quick_rating %d for %s %s", score, last[0], cid)
+        return cid
+
     def send(self, cmd: m.AnyCommand, deadline_s: float | None = None) -> str:
         """Send a command on this device's own connection and keep it until its reply arrives:
         it is resent with the same id while unanswered, until ``deadline_s`` (the configured
@@ -407,6 +430,10 @@ class EdgeAgent:
                     old = self.state
                     if old is None or state.epoch > old.epoch or state.rev >= old.rev:
                         self.state = state
+                        if state.ticket is not None and state.status == "serving":
+                            self.last_ticket = (state.ticket, None)
+                        elif self.last_ticket is not None and self.last_ticket[1] is None:
+                            self.last_ticket = (self.last_ticket[0], time.monotonic())
                 self._follow_services(state.services)
                 self.render()
             elif channel is Channel.REPLY:
@@ -429,6 +456,8 @@ class EdgeAgent:
                     pass  # the outcome of a print is the printer's news, already shown
                 elif asked is not None and reply.ok:
                     pass
+                elif reply.code == ResultCode.RATING_RECORDED:
+                    self._notify("TERIMA KASIH")
                 elif not reply.ok and reply.code != ResultCode.QUEUE_EMPTY:
                     self._notify("!" + reply.text_id)
                 elif reply.code == ResultCode.QUEUE_EMPTY:
@@ -476,6 +505,10 @@ class EdgeAgent:
             ack = m.PrintAck(id=self.next_id(), job=job.job, ok=result.ok,
                              status=result.status.value, detail=result.detail[:200])
             self.send(ack, deadline_s=PRINT_ACK_DEADLINE_S)
+            if self.hw.printer is None:  # nothing to keep for a printer that will never come back
+                log.warning("print job %s for %s: this device has no printer", job.job, job.ticket)
+                self._notify(f"!TIDAK ADA PRINTER: {job.ticket}")
+                continue
             with self._lock:
                 if result.ok:
                     self.kept.pop(job.job, None)
@@ -560,11 +593,14 @@ class EdgeAgent:
         from antre.hardware.escpos import PrinterStatus
 
         if self.hw.printer is None:
-            return PrintResult(False, PrinterStatus.ERROR, "no printer attached")
+            missing = PrintResult(False, PrinterStatus.ERROR, "no printer attached")
+            with self._lock:
+                self.printed.append((job.ticket, missing))
+            return missing
         ticket = Ticket(
             site_name=job.site_name, agency_name=job.agency_name, service_name=job.service_name,
             number=job.ticket, ticket_id=job.ticket_id, issued_text=job.issued_text, ahead=job.ahead,
-            est_wait_min=job.est_wait_min, priority=job.priority, footer=job.footer,
+            est_wait_min=job.est_wait_min, priority=job.priority, footer=job.footer, url=job.url,
         )
         try:
             result = self.hw.printer.print_ticket(ticket)
@@ -610,6 +646,7 @@ class EdgeAgent:
                                                              else "ok"),
             faults=[f[:200] for f in faults],
             clock_offset_s=None if offset is None else round(offset, 3),
+            ip=self.link.local_ip,
         )
 
     def _health_loop(self) -> None:
@@ -634,10 +671,3 @@ class EdgeAgent:
             self.link.publish(self.topics.device(self.role, self.device, Channel.HEALTH), codec.encode(health),
                               qos=0, retain=True)
 
-
-def cpu_temperature(path: str = "/sys/class/thermal/thermal_zone0/temp") -> float | None:
-    """The SoC temperature in °C where the kernel exposes it (a Raspberry Pi does)."""
-    try:
-        return round(int(Path(path).read_text().strip()) / 1000.0, 1)
-    except (OSError, ValueError):
-        return None

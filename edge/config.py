@@ -31,6 +31,9 @@ Example::
     port = "/dev/serial/by-id/usb-..."   # or /dev/serial0 (the Pi's UART)
     baudrate = 9600
     paper_mm = 58
+
+    [rating]                  # the citizens' quick-rating pad (optional, a gerai's)
+    pins = [5, 6, 13, 19]     # keys 1 (tidak puas) to 4 (sangat puas)
 """
 
 from __future__ import annotations
@@ -137,6 +140,17 @@ class TicketSection(_Strict, frozen=True, kw_only=True):
     priority_reason: Priority = Priority.ELDERLY  # the reason a take_priority_ticket button gives
 
 
+class RatingSection(_Strict, frozen=True, kw_only=True):
+    """The quick-rating pad (antre.hardware.rating): four keys, scores 1 to 4, facing the citizen."""
+
+    pins: Annotated[list[Annotated[int, Meta(ge=0, le=53)]], Meta(min_length=4, max_length=4)]
+    pull_up: bool = True
+    #: a key held this long rates nothing (a stuck key, a bag on the pad)
+    hold_ms: Annotated[int, Meta(ge=300, le=10000)] = 2000
+    #: presses this soon after a rating are ignored (one citizen, one rating)
+    lockout_ms: Annotated[int, Meta(ge=0, le=30000)] = 1500
+
+
 class _File(_Strict, frozen=True, kw_only=True):
     device: DeviceSection
     broker: BrokerSection
@@ -147,6 +161,7 @@ class _File(_Strict, frozen=True, kw_only=True):
     public_display: DisplaySection = DisplaySection()
     printer: PrinterSection | None = None
     tickets: TicketSection | None = None
+    rating: RatingSection | None = None
     health_interval_s: Annotated[int, Meta(ge=5, le=3600)] = 30
     #: a press not answered within this many seconds is dropped and shown as unanswered
     #: (match the central's [central] command_deadline_s)
@@ -200,6 +215,14 @@ def parse_device(text: str, source: str = "<device>") -> DeviceConfig:
     pins = [b.pin for b in cfg.button]
     if len(set(pins)) != len(pins):
         raise EdgeConfigError(source, "button", "two buttons use the same GPIO pin")
+    if cfg.rating is not None:
+        if cfg.device.role != "gerai":
+            raise EdgeConfigError(source, "rating", "a rating pad belongs to a gerai (it rates the ticket served there)")
+        if len(set(cfg.rating.pins)) != 4:
+            raise EdgeConfigError(source, "rating.pins", "four different GPIO pins, one per key")
+        shared = set(cfg.rating.pins) & set(pins)
+        if shared:
+            raise EdgeConfigError(source, "rating.pins", f"GPIO {sorted(shared)} already used by a [[button]]")
     actions = {a for b in cfg.button for a in (b.press, b.double, b.hold)}
     if cfg.tickets is not None and not cfg.tickets.priority_reason.is_priority:
         raise EdgeConfigError(source, "tickets.priority_reason", "must be a reason for priority service: "

@@ -23,6 +23,7 @@ from antre.hardware.display import DisplayGroup, NumberDisplay, open_display
 from antre.hardware.gestures import GestureTiming
 from antre.hardware.mock_printer import MockPrinter
 from antre.hardware.printer import SerialPrinter, TicketPrinter
+from antre.hardware.rating import RatingPad, RatingTiming
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,15 @@ class Assembly:
     pin_factory: Any = None
     mock_printer: MockPrinter | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the citizens' quick-rating pad ([rating]), on the same pin factory as the buttons
+    rating: RatingPad | None = None
 
     def close(self) -> None:
         self.agent.stop()
         if self.buttons is not None:
             self.buttons.close()
+        if self.rating is not None:
+            self.rating.close()
         if self.agent.hw.printer is not None:
             self.agent.hw.printer.close()
         if self.mock_printer is not None:
@@ -109,11 +114,12 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
     agent = EdgeAgent(config, hw) if link_factory is None else EdgeAgent(config, hw, link_factory=link_factory)
     factory = None
     buttons = None
-    if config.button:
+    if config.button or config.rating is not None:
         if mock:
             from gpiozero.pins.mock import MockFactory
 
             factory = MockFactory()
+    if config.button:
         g = config.gestures
         timing = GestureTiming(g.debounce_ms / 1000, g.double_window_ms / 1000, g.hold_ms / 1000)
         # only a button with a double action waits for the double window; one without a hold
@@ -122,4 +128,11 @@ def assemble(config: DeviceConfig, *, mock: bool | None = None, emulator: bool |
                  for b in config.button]
         buttons = ButtonPad(specs, agent.on_gesture, timing, pin_factory=factory)
         hw.faults.extend(buttons.faults)
-    return Assembly(agent, buttons, factory, mock_printer)
+    rating = None
+    if config.rating is not None:
+        r = config.rating
+        rating = RatingPad(r.pins, agent.rate, RatingTiming(config.gestures.debounce_ms / 1000, r.hold_ms / 1000,
+                                                             r.lockout_ms / 1000),
+                           pull_up=r.pull_up, pin_factory=factory)
+        hw.faults.extend(rating.faults)
+    return Assembly(agent, buttons, factory, mock_printer, rating=rating)

@@ -70,6 +70,8 @@ class Ticket:
     est_wait_min: int | None
     priority: str = "regular"
     footer: str = ""
+    #: the ticket's own page (position, the call, the survey): its QR code is printed; "" prints the id's
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,11 @@ def render_ticket(ticket: Ticket, paper_mm: int = 58) -> bytes:
         m = ticket.est_wait_min
         out += [escpos.text(line) for line in _first_fit(
             cols, f"Perkiraan waktu tunggu: {m} menit", f"Perkiraan tunggu: {m} menit")]
-    out += [escpos.feed(1), escpos.qr(ticket.ticket_id, module=6 if paper_mm == 58 else 8)]
+    url = ticket.url if ticket.url.isascii() and ticket.url.isprintable() else ""
+    out += [escpos.feed(1), escpos.qr(url or ticket.ticket_id, module=(5 if url else 6) if paper_mm == 58 else 8)]
+    if url:
+        out += [escpos.text(line) for line in _first_fit(
+            cols, "Pindai: lihat antrean Anda di ponsel", "Pindai untuk lihat antrean")]
     out += [escpos.text(line) for line in _lines(ticket.ticket_id, cols)]
     if ticket.footer:
         out += [escpos.text(line) for line in _lines(ticket.footer, cols)]

@@ -279,6 +279,8 @@ class Announcer:
         self.on_start = on_start
         self.current: Started | None = None
         self.history: list[Started] = []
+        #: why the calls are not heard (no audio device), for the lobby's health report; None: heard
+        self.audio_fault: str | None = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
@@ -378,6 +380,7 @@ class Announcer:
             except Exception as exc:  # no audio device: the timing (and the screen) goes on, silently
                 log.error("no audio output (%s): announcements are shown and logged, not heard", exc)
                 self.player = SilentPlayer(OutputFormat(self.pack.rate))
+                self.audio_fault = f"audio: no output device ({exc})"[:200]
         while not self._stop.is_set():
             self.poll()
             with self._cond:

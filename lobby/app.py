@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antre import __version__
+from antre.daemon import cpu_temperature
 from antre.broker.link.base import BrokerAddress, LinkFactory, LinkSpec, Received, Will
 from antre.broker.link.client import mqtt_link
 from antre.broker.wire import codec
@@ -49,6 +50,12 @@ log = logging.getLogger(__name__)
 CALLING_SECONDS = 30.0
 #: calls kept for the history
 HISTORY_KEEP = 50
+#: how often a lobby reports its health (retained, for the console's fleet page and `antre status`);
+#: a change of its faults is reported at the next check, within HEALTH_CHECK_S
+HEALTH_INTERVAL_S = 30.0
+HEALTH_CHECK_S = 2.0
+#: a screen that drew no frame for this long is reported as a display fault
+FROZEN_SCREEN_S = 10.0
 
 
 class LobbyApp:
@@ -104,6 +111,13 @@ class LobbyApp:
             will=Will(presence, offline),
         ))
         self._presence_topic = presence
+        self._health_topic = self.topics.device(Role.LOBBY, lobby, Channel.HEALTH)
+        self._started = mono()
+        self._stop = threading.Event()
+        self._health_thread = threading.Thread(target=self._health_loop, name="lobby-health", daemon=True)
+        #: the screen loop's progress: (frames, when they last moved); None while no screen runs
+        self._screen_seen: tuple[int, float] | None = None
+        self._pack_problems: list[str] = []
 
     @property
     def connected(self) -> bool:
@@ -115,12 +129,13 @@ class LobbyApp:
 
     def start(self) -> None:
         if self.announcer is not None:
-            problems = self.check_pack()
+            problems = self._pack_problems = self.check_pack()
             if problems:
                 log.error("voice pack %s cannot say every call of lobby %s; missing or unusable clips: %s",
                           self.announcer.pack.source, self.lobby_id, "; ".join(problems))
             self.announcer.start()
         self.link.start()
+        self._health_thread.start()
 
     def check_pack(self) -> list[str]:
         """What the voice pack lacks for this lobby (empty: it can say every call)."""
@@ -134,7 +149,54 @@ class LobbyApp:
                                          ts=self.clock(), contract=m.CONTRACT))
         self.link.publish(self._presence_topic, online, qos=1, retain=True)
 
+    # ----------------------------------------------------------------- health
+
+    def health(self) -> m.Health:
+        """What a technician needs of this lobby: its screen drawing, its voice heard, its pack whole."""
+        faults: list[str] = []
+        display = "absent"
+        seen = self._screen_seen
+        if seen is not None:
+            frames, moved_at = seen
+            if self.frames != frames:
+                self._screen_seen = (self.frames, self.mono())
+            elif self.mono() - moved_at > FROZEN_SCREEN_S:
+                faults.append(f"display: no frame drawn for {self.mono() - moved_at:.0f} s")
+            display = "fault" if faults else "ok"
+        if self.announcer is not None:
+            if self.announcer.audio_fault:
+                faults.append(self.announcer.audio_fault)
+            if self._pack_problems:
+                faults.append(("voice pack: cannot say " + "; ".join(self._pack_problems))[:200])
+        else:
+            faults.append("voice: no voice pack (calls are shown, not announced)")
+        return m.Health(role="lobby", device=self.lobby_id, version=__version__,
+                        uptime_s=round(self.mono() - self._started, 1), ts=self.clock(),
+                        cpu_temp_c=cpu_temperature(), display=display,  # type: ignore[arg-type]
+                        faults=[f[:200] for f in faults[:16]], ip=self.link.local_ip)
+
+    def _health_loop(self) -> None:
+        """A report every HEALTH_INTERVAL_S, and at the next check when the faults change."""
+        last: tuple[str, tuple[str, ...]] | None = None
+        sent = -HEALTH_INTERVAL_S
+        while not self._stop.wait(HEALTH_CHECK_S):
+            if not self.link.connected.is_set():
+                last = None  # report again as soon as the link is back
+                continue
+            try:
+                health = self.health()
+                key = (health.display, tuple(health.faults))
+                if key == last and self.mono() - sent < HEALTH_INTERVAL_S:
+                    continue
+                if last is not None and key != last:
+                    log.warning("lobby %s health changed: display %s, faults %s", self.lobby_id, *key)
+                last, sent = key, self.mono()
+                self.link.publish(self._health_topic, codec.encode(health), qos=0, retain=True)
+            except Exception:  # a report is not worth the lobby: logged, tried again
+                log.exception("lobby %s: the health report failed", self.lobby_id)
+
     def stop(self) -> None:
+        self._stop.set()
         offline = codec.encode(m.Presence(role="lobby", device=self.lobby_id, online=False, version=__version__,
                                           ts=self.clock(), contract=m.CONTRACT))
         self.link.stop(final=[(self._presence_topic, offline, True)])
@@ -311,6 +373,7 @@ class LobbyApp:
         pygame.display.set_caption(f"antre lobby {self.lobby_id}")
         screen = Screen()
         clock = pygame.time.Clock()
+        self._screen_seen = (self.frames, self.mono())
         while not stop.is_set():
             for event in pygame.event.get():
                 if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
@@ -319,6 +382,7 @@ class LobbyApp:
             pygame.display.flip()
             self.frames += 1
             clock.tick(fps)  # frame pacing
+        self._screen_seen = None
         pygame.display.quit()
 
     def snapshot(self, path: str, size: tuple[int, int], connected: bool | None = None, page: int = 0) -> None:

@@ -80,6 +80,12 @@ class FakeWLAN:
             self.joined = True
         return self.joined
 
+    def ifconfig(self) -> tuple[str, str, str, str]:
+        """(ip, netmask, gateway, dns): 0.0.0.0 until joined, as MicroPython's."""
+        if not self.joined:
+            return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")
+        return ("192.168.10.57", "255.255.255.0", "192.168.10.1", "192.168.10.1")
+
     def status(self, param: str | None = None) -> int:
         if param == "rssi":
             return self.rssi

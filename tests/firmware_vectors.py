@@ -93,6 +93,13 @@ out["two_letter"] = [segments.display_text("AB012", 7, "serving", 4, True),
                       segments.display_text("AB123", 7, "serving", 4, True, 0),
                       segments.display_text("AB123", 7, "serving", 4, True, 1)]
 
+out["words"] = [[status, ticket, waiting, digits, phase,
+                 segments.display_text(ticket if status == "serving" else None, waiting, status, digits, True, phase)]
+                for status in ("serving", "idle", "paused", "closed", None)
+                for ticket in (None, "A7", "A012", "AB012", "AB123", "A1234")
+                for waiting in (0, 7, 123)
+                for digits in (4, 8)
+                for phase in (0, 1)]
 out["tm1637_a"] = drivers._tm1637_order(segments.SEGMENTS["A"])
 out["config_problems"] = node.validate_config({"site": "kupang", "gerai": "g05", "buttons": [{"pin": 14,
                                                                                        "press": "fly"}]})

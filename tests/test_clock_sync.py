@@ -111,7 +111,8 @@ def test_run_central_checks_only_a_real_clock(monkeypatch: pytest.MonkeyPatch, s
 
     seen: list[object] = []
 
-    def fake_open(config: SiteConfig, store: EventStore, now: float, *, clock_gate: object = None) -> None:
+    def fake_open(config: SiteConfig, store: EventStore, now: float, *, clock_gate: object = None,
+                  ticket_key: object = None) -> None:
         seen.append(clock_gate)
         raise RuntimeError("stop here")
 

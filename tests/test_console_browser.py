@@ -95,10 +95,13 @@ def _edge(site: Site, gerai: str) -> Any:
     from antre.edge.config import parse_device
     from antre.edge.setup import assemble
 
-    text = site.agent_config("gerai", gerai, extra={
+    extra: dict[str, Any] = {
         "gestures": {"debounce_ms": 20}, "button": [{"name": "utama", "pin": 17, "press": "call_next",
                                                        "double": "recall", "hold": "no_show"}],
-        "display": {"type": "ssd1306"}})
+        "display": {"type": "ssd1306"}}
+    if gerai == "g1":  # a counter with its own printer (a pty answering as an ESC/POS printer): reprints
+        extra["printer"] = {"port": "/dev/serial/by-id/usb-test", "baudrate": 9600}
+    text = site.agent_config("gerai", gerai, extra=extra)
     assembly = assemble(parse_device(text, f"{gerai}.toml"), mock=True)
     assembly.agent.start()
     assert assembly.agent.ready.wait(15), f"edge agent {gerai} not ready"
@@ -236,6 +239,70 @@ def test_transfer_from_the_counter_terminal_changes_the_gerai_display(stack: Con
     counter.context.close()
 
 
+def test_reprint_from_the_counter_terminal_prints_on_the_gerais_printer(stack: ConsoleSite) -> None:
+    counter = stack.page("siti")
+    counter.goto(stack.console.url + "/counter/g1")
+    agent = stack.edges["g1"].agent
+    mock = stack.edges["g1"].mock_printer
+    assert mock is not None
+    if agent.state.ticket is None:
+        assert stack.take("ktp", 40).ok
+        counter.click("#btn-call_next")
+        wait_for(lambda: agent.state.ticket is not None, 5, "a ticket at g1")
+        counter.wait_for_selector("#reply .flash.ok")  # the actions were redrawn (htmx)
+    held = agent.state.ticket
+    assert held is not None
+    before = len(mock.tickets)
+    counter.keyboard.press("c")  # the shortcut focuses the number; empty: the ticket being served
+    counter.keyboard.press("Enter")
+    expect(counter.locator("#reply .flash.ok")).to_contain_text(f"Cetak ulang {held}")
+    assert mock.wait_tickets(before + 1, 10), "the reprint came out of g1's printer"
+    printed = " ".join(str(op.arg) for op in mock.tickets[-1] if op.kind == "text")
+    assert held in printed, printed
+    # a number the counter does not serve is refused, with the central's reason
+    counter.fill("#reprint-ticket", "Z999")
+    counter.click("#btn-reprint")
+    counter.wait_for_selector("#reply .flash.bad")
+    _shot(counter, "04b-counter-reprint-refused")
+    audit = subprocess.run([sys.executable, "-m", "antre", "audit", "--config", str(stack.site.config_path)],
+                           capture_output=True, text=True, check=True).stdout
+    assert re.search(rf"g1: reprint of \d{{8}}-{held} sent to the printer by siti \(console\)", audit), audit
+    # gerai 2 has no printer (its health says so): the button says why instead of failing later
+    other = stack.page("ani")
+    other.goto(stack.console.url + "/counter/g2")
+    if "g2" in stack.edges:
+        expect(other.locator("#btn-reprint")).to_be_disabled()
+        assert "tidak punya printer" in other.inner_text("#reprint-note")
+    other.context.close()
+    counter.context.close()
+
+
+def test_an_action_for_the_ticket_on_screen_never_lands_on_another(stack: ConsoleSite) -> None:
+    """The page showed one ticket while the button called the next: "Tidak hadir" clicked for the one on
+    screen is refused (not_current) and the citizen now called is left alone."""
+    counter = stack.page("siti")
+    counter.goto(stack.console.url + "/counter/g1")
+    agent = stack.edges["g1"].agent
+    assert stack.take("ktp", 60).ok and stack.take("ktp", 61).ok
+    counter.click("#btn-call_next")
+    wait_for(lambda: agent.state.ticket is not None, 5, "a ticket at g1")
+    seen = agent.state.ticket
+    expect(counter.locator("#current-ticket")).to_have_text(seen)
+    # the screen does not catch up with the button (as in the half second after a press): the state
+    # panel is frozen as drawn (a static copy, off the live stream)
+    counter.evaluate("""() => { const el = document.getElementById('counter-state');
+        const still = el.cloneNode(true); still.removeAttribute('sse-connect'); still.removeAttribute('hx-ext');
+        still.removeAttribute('sse-swap'); el.replaceWith(still); }""")
+    stack.press("g1")
+    wait_for(lambda: agent.state.ticket not in (None, seen), 5, "the button called the next citizen")
+    now_serving = agent.state.ticket
+    expect(counter.locator("#current-ticket")).to_have_attribute("data-ticket", seen)
+    counter.click("#btn-no_show")
+    expect(counter.locator("#reply .flash.bad")).to_contain_text("Tidak dijalankan")
+    assert agent.state.ticket == now_serving and agent.state.status == "serving"
+    counter.context.close()
+
+
 def test_device_alarms_reach_the_fleet_page_within_10_s(stack: ConsoleSite) -> None:
     fleet = stack.page("teguh")
     fleet.wait_for_selector("#devices")
@@ -247,6 +314,8 @@ def test_device_alarms_reach_the_fleet_page_within_10_s(stack: ConsoleSite) -> N
     fleet.wait_for_selector('[data-alarm="device:kiosk/k1:printer"]', timeout=10000)
     printer_s = time.monotonic() - started
     assert "paper_out" in fleet.inner_text("#dev-kiosk-k1 .printer")
+    # the real agents report the address they reach the broker from
+    expect(fleet.locator("#dev-gerai-g1 .ip")).to_have_text("127.0.0.1")
     # a gerai goes offline (its agent stops: its presence says so, or its will after the keepalive)
     started = time.monotonic()
     stack.edges.pop("g2").close()

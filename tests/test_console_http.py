@@ -184,3 +184,19 @@ def test_security_headers(console: tuple[ConsoleProc, Client]) -> None:
     cookie = response.getheader("set-cookie") or ""
     assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
     conn.close()
+
+
+def test_a_forms_command_id_is_the_same_for_a_resend_and_its_own_per_action() -> None:
+    """A double click sends the same id (applied once); another action from the same drawn page (same
+    nonce, before htmx redrew it) gets its own, so it is never answered with the first one's reply."""
+    from antre.broker.wire import messages as m
+    from antre.console.web import COUNTER_ACTIONS, DAY_ACTIONS, command_id
+
+    import msgspec
+
+    longest = "u" * 32
+    ids = {command_id(longest, "0123456789abcdef", a) for a in COUNTER_ACTIONS + DAY_ACTIONS}
+    assert len(ids) == len(COUNTER_ACTIONS + DAY_ACTIONS)
+    assert command_id("siti", "0123456789abcdef", "reprint") == command_id("siti", "0123456789abcdef", "reprint")
+    for cid in ids:  # every one a valid command id on the wire, even for the longest account name
+        msgspec.json.decode(msgspec.json.encode(m.Done(id=cid)), type=m.Done)

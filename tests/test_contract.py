@@ -60,6 +60,15 @@ def test_a_ticket_changes_one_service_state_not_every_gerai_state(stack: Stack) 
         wait_for(lambda: _count(spy, "/service/ktp/state") >= services + 20, 10, "20 service states")
         assert _count(spy, "/gerai/g1/state") + _count(spy, "/gerai/g2/state") == states  # no gerai republished
         assert _count(spy, "/board") == boards  # no contract 1 lobby: no board
+        with spy._lock:  # ... and its retained copy was cleared, not left stale on the broker
+            last_board = [payload for t, payload, _ in spy.messages if t.endswith("/board")][-1:]
+        assert last_board == [b""]
+        late = Watcher(site, Identity(Role.MONITOR, "t2"), [T.board(), T.service_state("ktp")])
+        try:  # a newcomer gets the retained service state and no board (retained ones come together)
+            wait_for(lambda: _count(late, "/service/ktp/state") >= 1, 10, "the retained service state")
+            assert _count(late, "/board") == 0
+        finally:
+            late.close()
         feed = spy.feed("test")
         assert feed.services["ktp"].waiting == 21 and feed.waiting_for(["ktp"]) == 21
         lobby_link.close()
@@ -126,6 +135,11 @@ def test_feed_applies_the_epoch_rule_per_item() -> None:
     assert not feed.offer(topic, b"\xff" * 10)  # garbage: logged, ignored
     assert not feed.offer(topic, b"[" * 5000)
     assert feed.waiting_for(["ktp"]) == 0 and feed.waiting_for(["ktp", "kk"]) is None
+    # an absurd epoch or rev (a forged or broken message) is refused, and blinds nobody to the real central
+    absurd = svc(6, 2, 9).replace(b'"epoch":6', b'"epoch":100000000000000000000')
+    assert b"100000000000000000000" in absurd and not feed.offer(topic, absurd)
+    assert not feed.offer(topic, svc(6, 2, 9).replace(b'"rev":2', b'"rev":9007199254740992'))
+    assert feed.offer(topic, svc(6, 2, 5)) and feed.services["ktp"].waiting == 5
 
 
 def test_a_lobby_rolled_back_to_contract_1_gets_the_board_again(stack: Stack) -> None:
@@ -143,6 +157,58 @@ def test_a_lobby_rolled_back_to_contract_1_gets_the_board_again(stack: Stack) ->
         wait_for(lambda: [b for b in spy.decoded("/board", "board", m.Board)
                           if any(s.service == "ktp" and s.waiting == 3 for s in b.services)], 10,
                  "a current board for the rolled-back lobby")
+    finally:
+        for c in (kiosk, lobby, spy):
+            c.close()
+
+
+def test_a_presence_this_central_cannot_read_whole_still_counts() -> None:
+    """A newer device's presence (an unknown field, a later contract), a cleared retained one and
+    garbage: what it says of being online is taken; anything unreadable is offline."""
+    from hypothesis import given, settings, strategies as st
+
+    from antre.central.runner import loose_presence
+
+    newer = b'{"kind":"presence","v":1,"role":"lobby","device":"lobby-1","online":true,"contract":3,"screen":"4k"}'
+    assert loose_presence(newer) == (True, 3)
+    assert loose_presence(b"") == (False, 1)  # a cleared retained presence
+    assert loose_presence(b'{"online":"yes","contract":true}') == (False, 1)
+    assert loose_presence(b'{"online":true,"contract":1000}') == (True, 1)
+    assert loose_presence(b"[" * 5000) == (False, 1) and loose_presence(b"\xff\xfe") == (False, 1)
+    assert loose_presence(b'{"online":true,' + b" " * 3000 + b"}") == (False, 1)  # over the size limit
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.binary(max_size=3000) | st.text(max_size=500).map(str.encode))
+    def never_raises(payload: bytes) -> None:
+        online, contract = loose_presence(payload)
+        assert isinstance(online, bool) and 1 <= contract <= 99
+
+    never_raises()
+
+
+def test_a_newer_lobbys_presence_stops_the_board(stack: Stack) -> None:
+    """A lobby of a later release (a field this central does not know, contract 3) is served as the
+    newest contract this central speaks: no whole-site board for it."""
+    site = stack.site
+    spy = Watcher(site, Identity(Role.MONITOR, "t1"), [T.board()])
+    kiosk = Device(site, Role.KIOSK, "k1")
+    lobby = Watcher(site, Identity(Role.LOBBY, "lobby-1"), [T.announce()])
+    try:
+        _issue(kiosk, 1, "ktp")
+        wait_for(lambda: spy.decoded("/board", "board", m.Board), 10, "the board (no lobby presence yet)")
+        newer = (b'{"kind":"presence","v":1,"role":"lobby","device":"lobby-1","online":true,"contract":3,'
+                 b'"screen":"4k"}')
+        lobby.link.publish(T.device(Role.LOBBY, "lobby-1", Channel.PRESENCE), newer, qos=1,
+                           retain=True).wait_for_publish(5)
+        wait_for(lambda: _count(spy, "/board") and spy.messages[-1][1] == b"", 10, "the board cleared")
+        boards = _count(spy, "/board")
+        _issue(kiosk, 3, "ktp", start=2)
+        g1 = Device(site, Role.GERAI, "g1")
+        try:
+            g1.wait_state(lambda s: s.waiting == 4)
+        finally:
+            g1.close()
+        assert _count(spy, "/board") == boards
     finally:
         for c in (kiosk, lobby, spy):
             c.close()

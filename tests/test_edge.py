@@ -321,3 +321,27 @@ def test_mock_hardware_is_chosen_at_run_time_never_by_the_device_file(tmp_path: 
     assert mock_from_env({}) == (False, False) and mock_from_env({"ANTRE_MOCK": "0"}) == (False, False)
     assert mock_from_env({"ANTRE_MOCK": "1"}) == (True, False)
     assert mock_from_env({"ANTRE_MOCK": "emulator"}) == (True, True)
+
+
+def test_a_print_job_at_a_gerai_without_a_printer_is_answered_and_not_kept(edge: EdgeStack) -> None:
+    """A reprint sent to a counter that has no printer: acknowledged as failed at once, said on the
+    display, never kept for a printer that will not come back (no lasting false alarm)."""
+    text = device_toml(edge.site, "gerai", "g2").replace('[printer]\nport = "mock"\n', "").replace(
+        '[tickets]\nservice = "ktp"\n', "").replace('press = "take_ticket"', 'press = "call_next"')
+    g2 = assemble(mock=True, config=parse_device(text, "g2.toml"))
+    g2.agent.start()
+    try:
+        assert g2.agent.ready.wait(10) and g2.agent.hw.printer is None
+        job = m.PrintJob(job="p-20231117-A001", ticket_id="20231117-A001", ticket="A001", service="ktp",
+                         service_name="KTP-el", agency_name="Dukcapil", site_name="MPP Uji", issued_at=1700198100.0,
+                         issued_text="Jumat, 17 November 2023 10:15 WITA", ahead=0)
+        notices: list[str] = []
+        said = g2.agent._notify
+        g2.agent._notify = lambda text: (notices.append(text), said(text))[1]  # type: ignore[method-assign]
+        g2.agent._jobs.put(job)
+        wait_for(lambda: g2.agent.printed and not g2.agent.printed[-1][1].ok, 10, "the job answered as failed")
+        wait_for(lambda: any("TIDAK ADA PRINTER" in n for n in notices), 5, "the display says why")
+        assert not g2.agent.kept
+        assert not [f for f in g2.agent.health().faults if f.startswith("printer")]
+    finally:
+        g2.close()

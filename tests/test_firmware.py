@@ -131,6 +131,21 @@ def test_segments_match_the_pi_agent(micropython: dict[str, Any]) -> None:
     assert micropython["encoded"][1] == segment_mapper(seven_segment_text(content, 8))
 
 
+def test_a_node_shows_the_pis_words(micropython: dict[str, Any]) -> None:
+    """Every state on 4 and 8 digits, as real MicroPython shows it, is what the Pi's seven-segment
+    display shows for the same gerai state (SIAP, JEDA, TUTUP/TUTP, ----, the number and the count)."""
+    from antre.hardware.display import Mode, seven_segment_pages
+
+    modes = {"serving": Mode.CALLING, "idle": Mode.IDLE, "paused": Mode.PAUSED, "closed": Mode.CLOSED,
+             None: Mode.WAITING}
+    assert len(micropython["words"]) == 5 * 6 * 3 * 2 * 2
+    for status, ticket, waiting, digits, phase, shown in micropython["words"]:
+        number = ticket if status == "serving" else None
+        mode = Mode.IDLE if status == "serving" and number is None else modes[status]
+        pages = seven_segment_pages(DisplayContent("Gerai 5", number, waiting, "", mode=mode), digits)
+        assert shown.ljust(digits) == pages[phase % len(pages)], (status, ticket, waiting, digits, phase)
+
+
 def test_backoff(micropython: dict[str, Any]) -> None:
     assert micropython["backoff"] == [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]
     assert micropython["backoff_reset"] == 375
@@ -248,7 +263,7 @@ def test_main_loop_on_micropython_with_the_real_umqtt(micropython: dict[str, Any
     assert len(presses) == 1 and isinstance(presses[0][0], m.CallNext) and presses[0][1] == 1
     assert presses[0][0].ts is not None and abs(presses[0][0].ts - 1700198100.0) < 1  # the central's clock
     assert loop["synced"] and loop["answered"] == 1 and loop["pending"] == 0
-    assert loop["shown"] == ["----  40", "A001  39"]
+    assert loop["shown"] == ["SIAP  40", "A001  39"]
     assert loop["wdt_feeds"] >= 8 and loop["irq_hard"]
     assert micropython["epoch_rule"] == ["A006", "B001", 1]  # older epoch ignored, newer taken (rev 1)
     py = cpython["loop"]

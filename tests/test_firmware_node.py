@@ -113,7 +113,7 @@ def rig(answer: Callable[[dict[str, Any]], list[tuple[str, bytes]]] | None = Non
 
 def online(r: Rig) -> Rig:
     r.step(n=5)
-    assert r.node.link is not None and r.node.clock.synced and r.display.last == "----   3", r.display.shown
+    assert r.node.link is not None and r.node.clock.synced and r.display.last == "SIAP   3", r.display.shown
     return r
 
 
@@ -162,7 +162,7 @@ def test_unanswered_press_is_resent_with_the_same_bytes_until_its_deadline_then_
     assert len(set(sent)) == 1  # unchanged: same id, same press time
     assert r.node.no_answer == 1 and node.ERR_NO_ANSWER in r.display.shown
     r.step(1000, 5)
-    assert r.display.last == "----   3"  # the notice passes
+    assert r.display.last == "SIAP   3"  # the notice passes
 
 
 def test_unanswered_press_is_resent_at_once_after_a_reconnect() -> None:
@@ -362,6 +362,7 @@ def test_health_reports_what_a_technician_needs() -> None:
     assert health.uptime_s >= 5 and health.ts >= 1700198100.0
     assert any("watchdog" in f for f in health.faults) and any("-80 dBm" in f for f in health.faults)
     assert (health.rssi_dbm, health.reset_cause) == (-80, "watchdog")  # as numbers too, for `antre status`
+    assert health.ip == "192.168.10.57"  # where the technician finds the node (network.WLAN().ifconfig())
 
 
 # ---------------------------------------------------------------- protocol

@@ -123,7 +123,7 @@ def test_press_is_stamped_sent_answered_and_shown(stack: Stack, request: pytest.
         rig.loop.until(lambda: online(rig), 10, "online and synced")
         assert rig.node.connects == 1
         kiosk.request(m.TakeTicket(id="k1-fw-000001", service="ktp"))
-        rig.loop.until(lambda: rig.display.last == "----   1", 5, "one waiting")
+        rig.loop.until(lambda: rig.display.last == "SIAP   1", 5, "one waiting")
         pressed_at = time.time()
         press(rig.pin)
         rig.loop.until(lambda: rig.display.last == "A001   0", 5, "A001 called")
@@ -220,7 +220,7 @@ def test_frozen_link_never_blocks_the_loop_nor_starves_the_watchdog(stack: Stack
     try:
         rig.loop.until(lambda: online(rig), 10, "online through the proxy")
         kiosk.request(m.TakeTicket(id="k1-fw-000001", service="ktp"))
-        rig.loop.until(lambda: rig.display.last == "----   1", 5, "one waiting")
+        rig.loop.until(lambda: rig.display.last == "SIAP   1", 5, "one waiting")
         rig.loop.longest = 0.0
         rig.wdt.longest = 0.0
         proxy.hang()
@@ -245,7 +245,7 @@ def test_frozen_link_never_blocks_the_loop_nor_starves_the_watchdog(stack: Stack
         assert longest_gap < 8.0 and not rig.wdt.expired, f"the watchdog would have reset the board: {longest_gap}"
         assert longest_pass < node.CONNECT_TIMEOUT_S + 1.0
         proxy.resume()
-        rig.loop.until(lambda: online(rig) and rig.display.last == "----   1", 30, "back online after the freeze")
+        rig.loop.until(lambda: online(rig) and rig.display.last == "SIAP   1", 30, "back online after the freeze")
         rig.loop.run_for(2.0)
         # what was written into the frozen link arrives late, if at all (Mosquitto may close that
         # connection first, when a replayed CONNECT of the same identity takes it over): never applied
@@ -273,7 +273,7 @@ def test_broker_restart(stack: Stack, request: pytest.FixtureRequest) -> None:
     try:
         rig.loop.until(lambda: online(rig), 10, "online")
         kiosk.request(m.TakeTicket(id="k1-fw-000001", service="ktp"))
-        rig.loop.until(lambda: rig.display.last == "----   1", 5, "one waiting")
+        rig.loop.until(lambda: rig.display.last == "SIAP   1", 5, "one waiting")
         rig.loop.longest = 0.0
         stack.broker.stop()
         rig.loop.until(lambda: rig.display.last == node.ERR_BROKER, 10, "E5 while the broker is gone")
@@ -283,7 +283,7 @@ def test_broker_restart(stack: Stack, request: pytest.FixtureRequest) -> None:
         down_longest = rig.loop.longest
         stack.broker.start()
         rig.loop.until(lambda: online(rig) and rig.node.connects == 2, 40, "reconnected after the restart")
-        rig.loop.until(lambda: rig.display.last == "----   1", 10, "the state again")
+        rig.loop.until(lambda: rig.display.last == "SIAP   1", 10, "the state again")
         press(rig.pin)
         rig.loop.until(lambda: rig.display.last == "A001   0", 15, "a press after the restart")
         assert len(rig.node.sent) == 1 and rig.wdt.longest < 8.0

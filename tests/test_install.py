@@ -301,7 +301,7 @@ def test_console_extra_serves_its_pages_and_assets(install: dict[str, Venv], tmp
 
     broker_venv, central_venv, console_venv = install["embedded-broker"], install["central"], install["console"]
     dists = console_venv.distributions()
-    assert {"starlette", "uvicorn", "jinja2", "sse-starlette"} <= set(dists)
+    assert {"starlette", "uvicorn", "jinja2", "sse-starlette", "openpyxl"} <= set(dists)
     assert "pygame" not in dists and "amqtt" not in dists and "playwright" not in dists
     site_dir = tmp_path / "site"
     site_dir.mkdir()
@@ -331,7 +331,8 @@ def test_console_extra_serves_its_pages_and_assets(install: dict[str, Venv], tmp
         cookie = (answer.getheader("set-cookie") or "").split(";", 1)[0]
         token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         for asset in ("/static/vendor/htmx-2.0.11.min.js", "/static/vendor/htmx-ext-sse-2.2.4.min.js",
-                      "/static/console.css", "/static/console.js", "/static/vendor/LICENSE-htmx.txt"):
+                      "/static/console.css", "/static/console.js", "/static/vendor/LICENSE-htmx.txt",
+                      "/static/ticket.css", "/static/ticket.js", "/static/skm.css"):
             conn.request("GET", asset)
             got = conn.getresponse()
             assert got.status == 200 and got.read(), asset

@@ -460,6 +460,20 @@ def test_a_call_reaches_the_lobby_board_and_the_announcement_queue(running: Site
         wait_for(lambda: app.gerai_online.get("g1") is True, 10, "g1's presence (the lobby may read it)")
         assert app.central_clock.now(app.mono()) is not None  # learned from the lease
         assert recorder.played
+        # its health, retained for the console's fleet page and `antre status`: a whole pack, no screen here
+        from antre.broker.wire import codec
+        from antre.broker.wire.topics import Channel, Topics
+        from tests.harness import Watcher
+
+        spy = Watcher(site, Identity(Role.MONITOR, "t1"), [Topics("test").device(Role.LOBBY, "lobby-1",
+                                                                                   Channel.HEALTH)])
+        try:
+            wait_for(lambda: spy.messages, 10, "the lobby's health report")
+            health = codec.decode(spy.messages[-1][1], "health", m.Health)
+        finally:
+            spy.close()
+        assert (health.role, health.device, health.display, health.faults, health.ip) == (
+            "lobby", "lobby-1", "absent", [], "127.0.0.1")
         model = app.model()
         assert model.main is not None and model.main.ticket == "A001" and model.connected
         assert {t.gerai: t.status for t in model.tiles}["g1"] == "calling"

@@ -335,3 +335,27 @@ def test_a_press_before_the_first_pong_carries_no_wrong_time(bus: MemoryBus) -> 
         assert central.sent(m.CallNext)[0].ts is None  # no claim, rather than 1970
     finally:
         a.stop()
+
+
+def test_a_lobbys_health_names_what_a_technician_must_fix(bus: MemoryBus, small_site: SiteConfig) -> None:
+    """No voice pack, no audio device, a frozen screen: each is a fault in the lobby's health report."""
+    from tests.lobby_scenes import tone_pack
+
+    now = [100.0]
+    app = LobbyApp(small_site, "lobby-1", address(Identity(Role.LOBBY, "lobby-1")), pack=None, journal=None,
+                   link_factory=bus.factory, mono=lambda: now[0])
+    health = app.health()
+    assert health.display == "absent" and health.faults == ["voice: no voice pack (calls are shown, not announced)"]
+    assert health.ip is None  # (no network in between on the in-memory bus)
+    app._screen_seen = (app.frames, now[0])  # a screen loop runs (run_screen sets this)
+    app.frames = 5
+    assert app.health().display == "ok"  # frames moved
+    now[0] += 30
+    frozen = app.health()
+    assert frozen.display == "fault" and any("no frame drawn for 30 s" in f for f in frozen.faults)
+    voiced = LobbyApp(small_site, "lobby-1", address(Identity(Role.LOBBY, "lobby-1")), pack=tone_pack(small_site),
+                      journal=None, link_factory=bus.factory)
+    assert voiced.announcer is not None
+    assert voiced.health().faults == []
+    voiced.announcer.audio_fault = "audio: no output device (dsp: No available audio device)"
+    assert voiced.health().faults == ["audio: no output device (dsp: No available audio device)"]

@@ -49,6 +49,12 @@ def test_reports_import_no_transport_nor_web() -> None:
                              "antre.console", "antre.edge", "antre.lobby", "openpyxl"]) == []
 
 
+def test_the_skm_arithmetic_and_the_feedback_rules_are_pure() -> None:
+    imports = "import antre.central.skm, antre.central.feedback, antre.central.ticketkey"
+    assert _loaded(imports, ["paho", "amqtt", "starlette", "jinja2", "openpyxl", "sqlite3", "gpiozero", "pygame",
+                             "antre.broker.link", "antre.console", "antre.edge", "antre.hardware"]) == []
+
+
 def test_a_gerai_agent_imports_nothing_of_the_central_or_the_lobby() -> None:
     imports = "import antre.edge.agent, antre.edge.setup, antre.edge.main, antre.edge.config"
     assert _loaded(imports, ["antre.central", "antre.lobby", "pygame", "amqtt", "antre.broker.admin.embedded"]) == []

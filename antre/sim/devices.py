@@ -147,8 +147,9 @@ class Watcher:
             self.messages.append((msg.topic, msg.payload, msg.retain))
 
     def decoded(self, suffix: str, channel: str, cls: type[T]) -> list[T]:
+        """Every message on a topic ending in ``suffix``, decoded (a cleared retained one, empty, left out)."""
         with self._lock:
-            items = [p for t, p, _ in self.messages if t.endswith(suffix)]
+            items = [p for t, p, _ in self.messages if t.endswith(suffix) and p]
         return [codec.decode(p, channel, cls) for p in items]
 
     def feed(self, site: str) -> SiteFeed:

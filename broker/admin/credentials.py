@@ -15,7 +15,7 @@ import hmac
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from antre.broker.admin.acl import Identity
@@ -50,12 +50,19 @@ def verify_password(password: str, hashed: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+#: the site keys every site has (``[keys]``): ``ticket-page`` signs the links of the tickets' QR codes
+#: (read by the central and the console; see antre.central.ticketkey)
+SITE_KEYS = ("ticket-page",)
+
+
 @dataclass(frozen=True)
 class Credentials:
-    """username -> secret for every identity of a site."""
+    """username -> secret for every identity of a site, and the site's own keys (``[keys]``:
+    name -> secret, e.g. ``ticket-page``), which are no broker password."""
 
     site: str
     secrets: dict[str, str]
+    keys: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, who: Identity) -> Identity:
         """The identity as the broker knows it: for "the site's central" (no tag), the central's
@@ -91,6 +98,8 @@ class Credentials:
             "",
             "[secrets]",
         ] + [f'"{user}" = "{pw}"' for user, pw in sorted(self.secrets.items())]
+        if self.keys:
+            lines += ["", "[keys]"] + [f'"{name}" = "{key}"' for name, key in sorted(self.keys.items())]
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -109,9 +118,14 @@ def load(path: str | Path) -> Credentials:
         raise CredentialsError(f"{path}: credentials file not found") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CredentialsError(f"{path}: unreadable credentials file: {exc}") from None
-    site, table = raw.get("site"), raw.get("secrets")
+    site, table, keys = raw.get("site"), raw.get("secrets"), raw.get("keys", {})
     if not isinstance(site, str) or not isinstance(table, dict):
         raise CredentialsError(f"{path}: expected 'site' and a [secrets] table")
+    if not isinstance(keys, dict):
+        raise CredentialsError(f"{path}: keys: must be a table")
+    for name, key in keys.items():
+        if not isinstance(key, str) or len(key) < 32:
+            raise CredentialsError(f"{path}: keys.{name}: must be a string of at least 32 characters")
     for user, pw in table.items():
         if not isinstance(pw, str) or len(pw) < 16:
             raise CredentialsError(f"{path}: secrets.{user}: must be a string of at least 16 characters")
@@ -119,12 +133,12 @@ def load(path: str | Path) -> Credentials:
             Identity.parse(user)
         except ValueError as exc:
             raise CredentialsError(f"{path}: secrets.{user}: {exc}") from None
-    return Credentials(site, dict(table))
+    return Credentials(site, dict(table), dict(keys))
 
 
 def ensure(path: str | Path, site: str, identities: list[Identity]) -> Credentials:
     """Load the credentials at ``path``, adding a new secret for every identity
-    that has none (existing devices keep theirs); create the file if needed."""
+    that has none (existing devices keep theirs) and every missing site key; create the file if needed."""
     path = Path(path)
     if path.exists():
         creds = load(path)
@@ -133,7 +147,12 @@ def ensure(path: str | Path, site: str, identities: list[Identity]) -> Credentia
     else:
         creds = Credentials(site, {})
     secrets_ = dict(creds.secrets)
+    keys = dict(creds.keys)
     changed = not path.exists()
+    for name in SITE_KEYS:
+        if name not in keys:
+            keys[name] = secrets.token_urlsafe(32)
+            changed = True
     for who in identities:
         if who.role is Role.CENTRAL and who.device is None:
             if not any(u.startswith("central-") for u in secrets_):
@@ -145,7 +164,7 @@ def ensure(path: str | Path, site: str, identities: list[Identity]) -> Credentia
         elif who.username not in secrets_:
             secrets_[who.username] = new_secret()
             changed = True
-    creds = Credentials(site, secrets_)
+    creds = Credentials(site, secrets_, keys)
     if changed:
         creds.save(path)
     return creds

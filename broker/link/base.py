@@ -88,6 +88,9 @@ class Link(Protocol):
     connected: threading.Event
     #: the broker's reason the last time it refused the connection (None once accepted)
     refused: str | None
+    #: this end's IP address on the connection to the broker (None before the first connect, or
+    #: off the network): the address a technician reaches the device at, reported in its health
+    local_ip: str | None
 
     def start(self) -> None:
         """Connect in the background; reconnect by itself until :meth:`stop`."""

@@ -49,6 +49,10 @@ _paho_log.addFilter(_QuietAfterDisconnect())
 __all__ = ["BrokerAddress", "Link", "LinkSpec", "MqttLink", "Received", "TlsSettings", "Will", "mqtt_link"]
 
 
+#: the most bytes one read takes from the socket (what paho asks for beyond a packet stays buffered)
+READ_CHUNK = 65536
+
+
 class _CoalescingClient(mqtt.Client):
     """paho's client, writing every packet queued since the last write in one ``send``.
 
@@ -62,6 +66,58 @@ class _CoalescingClient(mqtt.Client):
     """
 
     inline = False
+    #: the socket :attr:`_rbuf` was read from (another one after a reconnect: the buffer starts empty)
+    _rsock: Any = None
+    _rbuf: bytes = b""
+    _rpos = 0
+
+    # --- reading: one recv per burst, not three per packet
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        """paho reads a packet as three exact reads (its type, its length, the rest): here each is a
+        slice of what one ``recv`` of up to :data:`READ_CHUNK` bytes brought, so a burst of commands costs
+        one system call, not three per command.  :meth:`loop_read` drains what is buffered (a select on
+        the socket would not see it)."""
+        sock = self._sock
+        if sock is None:
+            raise ConnectionError("self._sock is None")
+        if sock is not self._rsock:  # a new connection: nothing of the old one is kept
+            self._rsock, self._rbuf, self._rpos = sock, b"", 0
+        if self._rpos >= len(self._rbuf):
+            try:
+                data = sock.recv(max(bufsize, READ_CHUNK))
+            except ssl.SSLWantReadError as err:
+                raise BlockingIOError() from err
+            except ssl.SSLWantWriteError as err:
+                self._call_socket_register_write()
+                raise BlockingIOError() from err
+            if len(data) <= bufsize:  # (b"" included: the broker closed the connection)
+                return data
+            self._rbuf, self._rpos = data, 0
+        start = self._rpos
+        self._rpos = end = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start:end]
+
+    def _buffered(self) -> bool:
+        return self._sock is not None and self._sock is self._rsock and self._rpos < len(self._rbuf)
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """paho's, then every packet already buffered (no select would wake us for those)."""
+        rc = super().loop_read(max_packets)
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered():
+            more = self._packet_read()
+            if more > 0:
+                return self._loop_rc_handle(more)
+            if more == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return rc
+
+    def _easy_log(self, level: int, fmt: str, *args: Any) -> None:
+        """paho's per-packet debug lines cost a call each even when nobody reads them: skipped unless
+        its logger is enabled for DEBUG (errors and warnings always go through)."""
+        if level == mqtt.MQTT_LOG_DEBUG and not _paho_log.isEnabledFor(logging.DEBUG):
+            return
+        super()._easy_log(level, fmt, *args)  # type: ignore[arg-type]
 
     def _packet_queue(self, command: int, packet: bytes | bytearray, mid: int, qos: int,
                       info: Any = None) -> MQTTErrorCode:
@@ -96,6 +152,26 @@ class _CoalescingClient(mqtt.Client):
         with self._msgtime_mutex:
             self._last_msg_out = time.monotonic()
         return MQTTErrorCode.MQTT_ERR_AGAIN if queue else MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+    def _handle_pubackcomp(self, cmd: Any) -> MQTTErrorCode:
+        """A PUBACK of MQTT 3.1.1, without paho's per-packet ReasonCode and Properties objects (a third of
+        the central's network work at thousands of messages a second); anything else goes to paho."""
+        packet = self._in_packet.get("packet") if isinstance(self._in_packet, dict) else None
+        if (cmd != "PUBACK" or self._protocol != mqtt.MQTTv311 or self._on_publish is not None
+                or not isinstance(packet, (bytes, bytearray)) or len(packet) != 2):
+            return super()._handle_pubackcomp(cmd)
+        mid = (packet[0] << 8) | packet[1]
+        with self._out_message_mutex:
+            msg = self._out_messages.pop(mid, None)
+            if msg is None:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            msg.info._set_as_published()
+            if msg.qos > 0:
+                self._inflight_messages -= 1
+                if self._max_inflight_messages > 0:
+                    return self._update_inflight()
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 def _needs_completion(packet: Any) -> bool:
@@ -142,6 +218,8 @@ class MqttLink:
         self.connected = threading.Event()
         #: the broker's reason the last time it refused the connection (None once accepted)
         self.refused: str | None = None
+        #: this end's address on the socket to the broker (the interface that reaches it)
+        self.local_ip: str | None = None
         self._stopping = False
         self._connecting = False
         self._received = 0
@@ -303,6 +381,11 @@ class MqttLink:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):  # pragma: no cover - e.g. a unix socket
             log.debug("TCP_NODELAY not available on %r", sock)
+        try:
+            name = sock.getsockname()
+            self.local_ip = name[0] if isinstance(name, tuple) and isinstance(name[0], str) else None
+        except (OSError, AttributeError):  # pragma: no cover - a socket already closed
+            pass
 
     def _connected(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any

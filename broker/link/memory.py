@@ -233,6 +233,7 @@ class MemoryLink:
         self.client_id = spec.address.username or ""
         self.connected = threading.Event()
         self.refused: str | None = None
+        self.local_ip: str | None = None  # no network in between
         self.subscriptions = list(spec.subscriptions)
         self._queue: queue.Queue[Item | None] = queue.Queue()
         self._outbox: list[tuple[str, bytes, int, bool]] = []  # QoS 1 publishes made while away

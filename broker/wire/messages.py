@@ -54,7 +54,11 @@ ShortText = Annotated[str, Meta(max_length=200)]
 Reason = Annotated[str, Meta(min_length=3, max_length=200)]
 #: Unix seconds, 1970 to 2100 (a ts of 1e308 is refused, not carried into texts and reports)
 Epoch = Annotated[float, Meta(ge=0, le=4102444800.0)]
-Count = Annotated[int, Meta(ge=0)]
+#: a count or revision: never negative, and within JSON's exact integers (a hostile 10**30 is refused)
+Count = Annotated[int, Meta(ge=0, le=2**53 - 1)]
+#: a log's epoch, milliseconds since 1970 when it was started: up to the year 2100 (an absurd one
+#: would make every reader refuse the real central's messages as "older")
+LogEpoch = Annotated[int, Meta(ge=0, le=4102444800000)]
 
 
 
@@ -121,10 +125,12 @@ class ResultCode(enum.StrEnum):
     NOT_ALLOWED = "not_allowed"
     UNKNOWN_JOB = "unknown_job"
     NOT_VOIDABLE = "not_voidable"
+    NOT_REPRINTABLE = "not_reprintable"
     # refusals of delivery
     STALE = "stale"
     CLOCK_SKEW = "clock_skew"
     DOUBLE_PRESS = "double_press"
+    NOT_CURRENT = "not_current"
     CLOCK_UNSYNCED = "clock_unsynced"
     INTERNAL_ERROR = "internal_error"
     # payloads that are not a valid message (antre.broker.wire.codec.ErrorCode)
@@ -144,6 +150,15 @@ class ResultCode(enum.StrEnum):
     QUOTA_SET = "quota_set"
     MESSAGE_SET = "message_set"
     NOT_PERMITTED = "not_permitted"  # a console user's role may not do this
+    # --- accountability (issue 16): the SKM survey and the quick rating at the gerai
+    SURVEY_RECORDED = "survey_recorded"  # result: the citizen's answer is in the log
+    RATING_RECORDED = "rating_recorded"  # result: the quick rating is in the log
+    BAD_TOKEN = "bad_token"  # refusal: the ticket page's token does not match the ticket
+    NOT_SERVED = "not_served"  # refusal: the ticket was not (or not yet) served
+    SURVEY_WINDOW_PASSED = "survey_window_passed"  # refusal: served too long ago to answer now
+    ALREADY_ANSWERED = "already_answered"  # refusal: one survey answer per ticket
+    ALREADY_RATED = "already_rated"  # refusal: one quick rating per ticket
+    SURVEY_INVALID = "survey_invalid"  # refusal: a suggestion with control characters
 
 PrinterStatus: TypeAlias = Literal[
     "ok", "paper_near_end", "paper_out", "cover_open", "offline", "unknown", "error"
@@ -170,7 +185,7 @@ class Outbound(Message, forbid_unknown_fields=False, frozen=True, kw_only=True):
     a message of an older epoch than the newest it has seen.
     """
 
-    epoch: Count = 0
+    epoch: LogEpoch = 0
 
 
 # ---------------------------------------------------------------------------
@@ -200,7 +215,21 @@ class TakeTicket(Command, tag="take_ticket", frozen=True, kw_only=True):
     print: bool = True  # False: staff issue a number by hand (printer broken)
 
 
-class CallNext(Command, tag="call_next", frozen=True, kw_only=True):
+#: what a person saw the gerai serve when they acted: a ticket number, or ``-`` for none
+SeenTicket = Annotated[str, Meta(pattern=r"^([A-Z]{1,2}[0-9]{1,6}|-)$", description="A012, or - for none")]
+
+
+class CounterCommand(Command, frozen=True, kw_only=True):
+    """A gerai's action on the ticket it serves.  ``expect`` (optional): the ticket the person who acted
+    saw the gerai serve (``-``: none).  When the gerai serves another by then (the button or another
+    browser acted first), the command is refused as ``not_current`` and changes nothing, so an action
+    never lands on a citizen the person did not see.  The operations console always sends it; a
+    button leaves it out."""
+
+    expect: SeenTicket | None = None
+
+
+class CallNext(CounterCommand, tag="call_next", frozen=True, kw_only=True):
     """Call the next citizen.  With ``complete_current`` the ticket the gerai
     still holds is marked done in the same step; without it the call is
     refused while the gerai holds a ticket."""
@@ -208,7 +237,7 @@ class CallNext(Command, tag="call_next", frozen=True, kw_only=True):
     complete_current: bool = True
 
 
-class Recall(Command, tag="recall", frozen=True, kw_only=True):
+class Recall(CounterCommand, tag="recall", frozen=True, kw_only=True):
     """Call the held ticket again (no new number, nobody moves), or with
     ``ticket`` a ticket marked no-show within the recall window."""
 
@@ -216,22 +245,22 @@ class Recall(Command, tag="recall", frozen=True, kw_only=True):
     complete_current: bool = True
 
 
-class NoShow(Command, tag="no_show", frozen=True, kw_only=True):
+class NoShow(CounterCommand, tag="no_show", frozen=True, kw_only=True):
     """The held ticket's citizen did not come."""
 
 
-class Done(Command, tag="done", frozen=True, kw_only=True):
+class Done(CounterCommand, tag="done", frozen=True, kw_only=True):
     """The held ticket is served."""
 
 
-class Transfer(Command, tag="transfer", frozen=True, kw_only=True):
+class Transfer(CounterCommand, tag="transfer", frozen=True, kw_only=True):
     """Send the held ticket to another service, keeping its issue time and priority."""
 
     service: Ident
     note: ShortText = ""
 
 
-class CallTicket(Command, tag="call_ticket", frozen=True, kw_only=True):
+class CallTicket(CounterCommand, tag="call_ticket", frozen=True, kw_only=True):
     """Call a specific waiting ticket out of order; the reason is recorded."""
 
     ticket: TicketNumber
@@ -322,7 +351,7 @@ class LobbyMessage(Command, tag="lobby_message", frozen=True, kw_only=True):
 
 #: what a console user can ask of the central (counter actions for ``gerai``, or day control)
 ConsoleAction: TypeAlias = (
-    CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume
+    CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume | Reprint
     | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage
 )
 
@@ -342,13 +371,65 @@ class ConsoleCommand(Command, tag="console_cmd", frozen=True, kw_only=True):
     command: ConsoleAction
 
 
+# ---------------------------------------------------------------------------
+# Accountability (issue 16): the citizen's SKM answer (sent by the console, from the ticket's
+# page) and the quick rating at the gerai (a four-key pad).  Additive.
+# ---------------------------------------------------------------------------
+
+#: one element's score: 1 (worst) to 4 (best)
+Score = Annotated[int, Meta(ge=1, le=4)]
+#: a ticket page's token (antre.central.ticketkey: 120 bits, URL-safe base64)
+TicketToken = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{20}$")]
+AgeBand: TypeAlias = Literal["u20", "20-29", "30-39", "40-49", "50-59", "60+"]
+Sex: TypeAlias = Literal["l", "p"]
+Education: TypeAlias = Literal["sd", "smp", "sma", "diploma", "s1", "s2", "s3"]
+Occupation: TypeAlias = Literal["pns", "tni", "polri", "swasta", "wirausaha", "pelajar", "lainnya"]
+
+
+class SurveyProfile(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The respondent's optional profile (bands and categories only: nothing that names a person)."""
+
+    age: AgeBand | None = None
+    sex: Sex | None = None
+    education: Education | None = None
+    occupation: Occupation | None = None
+
+
+class SurveyAnswer(Command, tag="survey_answer", frozen=True, kw_only=True):
+    """A citizen's SKM answer (Permen PANRB 14/2017) for a served ticket, sent by the console from
+    the ticket's page.  ``token`` is the page's (the central checks it: ``bad_token``); ``scores``
+    are U1-U9, each 1-4.  One answer per ticket (``already_answered``), within the site's window
+    after the service (``survey_window_passed``); a ticket not served is ``not_served``.  The
+    suggestion's 400 characters fit the command channel's 2048 bytes whatever they are (4 bytes
+    at most each in UTF-8)."""
+
+    ticket_id: TicketId
+    token: TicketToken
+    scores: Annotated[list[Score], Meta(min_length=9, max_length=9)]
+    profile: SurveyProfile = SurveyProfile()
+    suggestion: Annotated[str, Meta(max_length=400)] = ""
+    #: where it was answered: the citizen's phone or the survey tablet by the exit
+    channel: Literal["phone", "kiosk"] = "phone"
+
+
+class QuickRating(Command, tag="quick_rating", frozen=True, kw_only=True):
+    """The citizen's press on the gerai's four-key pad (1 tidak puas .. 4 sangat puas), for the
+    ticket the gerai serves or has just served (``ticket``: the number the gerai showed; without
+    it, the central takes the gerai's current ticket, else the last one it finished).  Recorded
+    apart from the SKM (never in the IKM); one per ticket (``already_rated``)."""
+
+    score: Score
+    ticket: TicketNumber | None = None
+
+
 COMMAND_TYPES: tuple[type[Command], ...] = (
     TakeTicket, CallNext, Recall, NoShow, Done, Transfer, CallTicket, Pause, Resume, PrintAck, VoidTicket,
-    Reprint, Ping, StopIssuing, ResumeIssuing, SetQuota, LobbyMessage, ConsoleCommand,
+    Reprint, Ping, StopIssuing, ResumeIssuing, SetQuota, LobbyMessage, ConsoleCommand, SurveyAnswer, QuickRating,
 )
 AnyCommand: TypeAlias = (
     TakeTicket | CallNext | Recall | NoShow | Done | Transfer | CallTicket | Pause | Resume | PrintAck
     | VoidTicket | Reprint | Ping | StopIssuing | ResumeIssuing | SetQuota | LobbyMessage | ConsoleCommand
+    | SurveyAnswer | QuickRating
 )
 
 # ---------------------------------------------------------------------------
@@ -451,6 +532,9 @@ class PrintJob(Outbound, tag="print_job", frozen=True, kw_only=True):
     ahead: Count
     est_wait_min: Count | None = None
     footer: ShortText = ""
+    #: (issue 16) the ticket's own page on the site's console (its QR code is printed): position,
+    #: the "almost your turn" notice, the call and the survey; "" when the site has no public URL
+    url: Annotated[str, Meta(max_length=300)] = ""
 
 
 class Presence(Message, tag="presence", frozen=True, kw_only=True):
@@ -488,6 +572,8 @@ class Health(Message, tag="health", frozen=True, kw_only=True):
     reset_cause: Annotated[str, Meta(max_length=40)] | None = None
     #: the central's clock minus the device's wall clock, measured from the link (seconds)
     clock_offset_s: float | None = None
+    #: the device's IP address on its link to the broker (where a technician reaches it)
+    ip: Annotated[str, Meta(max_length=45, pattern=r"^[0-9A-Fa-f:.]{2,45}$")] | None = None
 
 
 class BoardGerai(Struct, forbid_unknown_fields=False, frozen=True, kw_only=True):

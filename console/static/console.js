@@ -4,7 +4,22 @@
 document.addEventListener("htmx:configRequest", function (event) {
   var token = document.body.getAttribute("data-csrf");
   if (token) { event.detail.headers["X-CSRF-Token"] = token; }
+  // a counter action names the ticket on screen when it was clicked: the central refuses it
+  // (not_current) if the gerai serves another by then, so it never lands on an unseen citizen
+  var shown = document.getElementById("current-ticket");
+  var elt = event.detail.elt;
+  if (shown && elt && elt.closest && elt.closest("#counter-actions")) {
+    event.detail.parameters["expect"] = shown.getAttribute("data-ticket") || "-";
+  }
 });
+document.addEventListener("submit", function (event) {
+  // without htmx (a plain form post): the same, through the form's hidden field
+  var shown = document.getElementById("current-ticket");
+  var form = event.target;
+  if (shown && form && form.closest && form.closest("#counter-actions") && form.elements["expect"]) {
+    form.elements["expect"].value = shown.getAttribute("data-ticket") || "-";
+  }
+}, true);
 document.addEventListener("keydown", function (event) {
   if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) { return; }
   var target = event.target;

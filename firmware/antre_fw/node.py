@@ -314,7 +314,7 @@ class Node:
         if self.link is None:
             return self.fault or NOT_SENT
         if self.state is None:
-            return segments.display_text(None, 0, "idle", self.digits, True)
+            return segments.display_text(None, 0, None, self.digits, True)
         ticket, waiting, status = self.state[0], self.state[1], self.state[2]
         return segments.display_text(ticket, waiting, status, self.digits, True, self.phase)
 
@@ -555,9 +555,13 @@ class Node:
         except Exception:
             rssi = None
         free = self.p.mem_free() if self.p.mem_free is not None else None
+        try:
+            ip = self.wlan.ifconfig()[0]
+        except Exception:
+            ip = None
         return protocol.health(self.gerai, self.version, self.up_s, self.clock.now_ms(now), display_ok,
                                self.ev_lost == 0, self.faults(), rssi if isinstance(rssi, int) else None, free,
-                               self.p.reset_cause or None)
+                               self.p.reset_cause or None, ip)
 
     # --------------------------------------------------------------- loop
 

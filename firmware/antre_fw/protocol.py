@@ -137,10 +137,12 @@ def presence(device, online, version, ts_ms=None):
 
 
 def health(device, version, uptime_s, ts_ms, display_ok, buttons_ok, faults=(), rssi=None, free_heap=None,
-           reset_cause=None):
+           reset_cause=None, ip=None):
     """The health report; ``faults``: short texts for the technician (at most 16); ``rssi`` (dBm),
-    ``free_heap`` (bytes) and ``reset_cause`` (a word) when known."""
+    ``free_heap`` (bytes), ``reset_cause`` (a word) and ``ip`` (the node's address) when known."""
     extra = ""
+    if isinstance(ip, str) and ip != "0.0.0.0" and 2 <= len(ip) <= 45 and all(c in "0123456789abcdefABCDEF:." for c in ip):
+        extra += ',"ip":"' + ip + '"'
     if isinstance(rssi, int) and -127 <= rssi <= 0:
         extra += ',"rssi_dbm":' + str(rssi)
     if isinstance(free_heap, int) and free_heap >= 0:
@@ -166,7 +168,8 @@ def _load(payload, kind):
 
 def _epoch(msg):
     epoch = msg.get("epoch", 0)  # a central older than the epoch rule sends none
-    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else None
+    # a log's start in ms since 1970, before 2100: an absurd one would blind the node to the real central
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and 0 <= epoch <= 4102444800000 else None
 
 
 def parse_state(payload):

@@ -56,19 +56,27 @@ def frames(ticket, digits):
 
 
 def display_text(ticket, waiting, status, digits, online, phase=0):
-    """What the number display shows.  ``digits`` >= 8: the number left, the waiting count
-    right (as the Pi's MAX7219), when both fit with a space between; else the number only."""
+    """What the number display shows, in the Pi's words (its MAX7219, hardware.display):
+    serving, the number; idle ``SIAP``; paused ``JEDA``; closed ``TUTUP`` (``TUTP`` on 4
+    digits); offline ``OFF``; no state yet (``status`` None) ``----``.  On ``digits`` >= 8 the
+    waiting count goes right of the number, ``SIAP`` or ``JEDA`` when it fits whole with a
+    space between."""
     if not online:
         return "OFF"
-    if status == "paused":
-        return "----"
-    if ticket is None:
-        number = "----"
-    else:
-        number = fit_number(ticket, digits, phase)
-    if digits >= 8:
-        w = str(min(waiting, 9999))
-        gap = digits - len(number) - len(w)
+    counted = True
+    if status == "serving" and ticket is not None:
+        head = fit_number(ticket, digits, phase)
+    elif status == "paused":
+        head = "JEDA"
+    elif status == "closed":
+        head, counted = ("TUTUP" if digits >= 5 else "TUTP"), False
+    elif status is None:
+        head, counted = "----", False
+    else:  # idle (or serving with no number)
+        head = "SIAP"
+    if counted and digits >= 8:
+        w = str(waiting)
+        gap = digits - len(head) - len(w)
         if gap >= 1:
-            return number + " " * gap + w
-    return number
+            return head + " " * gap + w
+    return head
