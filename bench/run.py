@@ -35,6 +35,7 @@ from antre.broker.wire.topics import Role
 from antre.sim.procs import BrokerProc, CentralProc, free_port, mosquitto_binary
 from antre.sim.sitefiles import SiteFiles, generated_site
 from bench import fanout
+from bench import reports
 from bench import startup
 from bench.clients import InlineClient, idle_gerai, pump_many
 
@@ -474,6 +475,7 @@ def main() -> int:
             results[kind] = r
         results["sizes"] = attempt("fan-out and lobby sizes (in-process bus)", fanout.run) or {}
         results["startup"] = attempt("start-up with 1 day and 1 year of history", startup.run, work / "startup")
+        results["reports"] = attempt("reports of one day and a year of history", reports.run, work / "reports")
         from bench import skmyear
 
         results["skm_year"] = attempt("the SKM report of a year", skmyear.run, work / "skm")
@@ -515,6 +517,7 @@ def main() -> int:
     print(render_table(mosq, emb, doc))
     print(render_sizes(results["sizes"]))
     print("\n" + startup.render(results["startup"]))
+    print("\n" + reports.render(results["reports"] or {"error": "did not run"}))
     from bench import skmyear
 
     print("\n" + skmyear.render(results.get("skm_year") or {}))

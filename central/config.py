@@ -28,6 +28,10 @@ from antre.central.schedule import Schedule, ScheduleError, parse_week
 Ident = Annotated[str, Meta(pattern=ID_PATTERN)]
 Name = Annotated[str, Meta(min_length=1, max_length=120)]
 Minutes = Annotated[int, Meta(ge=0, le=24 * 60)]
+#: a target wait: 1 minute to 8 hours
+TargetMinutes = Annotated[int, Meta(ge=1, le=8 * 60)]
+#: ``[site] target_wait_min`` when the site file does not say
+DEFAULT_TARGET_WAIT_MIN = 30
 
 
 class ConfigError(FileConfigError):
@@ -61,6 +65,9 @@ class SiteSection(_Strict, frozen=True, kw_only=True):
     priority_ratio: PriorityRatio = PriorityRatio()
     running_text: Annotated[str, Meta(max_length=500)] = ""
     ticket_footer: Annotated[str, Meta(max_length=120)] = ""
+    #: the service standard's longest wait (minutes from the ticket to its first call) for services
+    #: that do not set their own; reports give the share of waits within it (antre.central.reports)
+    target_wait_min: TargetMinutes = DEFAULT_TARGET_WAIT_MIN
 
 
 #: How a name is said aloud: lower-case words, e.g. "a te er be pe en" for ATR/BPN
@@ -91,6 +98,8 @@ class Service(_Strict, frozen=True, kw_only=True):
     hours: dict[str, list[str]] | None = None
     breaks: dict[str, list[str]] | None = None
     ticket_cutoff_minutes: Minutes | None = None
+    #: this service's target wait in minutes (default: the site's ``target_wait_min``)
+    target_wait_min: TargetMinutes | None = None
 
 
 class Gerai(_Strict, frozen=True, kw_only=True):
@@ -323,6 +332,12 @@ class SiteConfig:
             + [Identity(Role.MONITOR, mon) for mon in self.monitors]
             + [Identity(Role.CONSOLE, self.console.id)]
         )
+
+    def target_wait_min(self, service: str) -> int:
+        """The target wait of ``service`` in minutes: its own, else the site's (an unknown service: the site's)."""
+        svc = self.services.get(service)
+        own = svc.target_wait_min if svc is not None else None
+        return self.site.target_wait_min if own is None else own
 
     def service_by_prefix(self, prefix: str) -> Service | None:
         for service in self.services.values():

@@ -278,7 +278,8 @@ class Engine:
         cmd: str | None = None,
     ) -> Outcome:
         """Issue a ticket for ``service`` (refused outside hours, after
-        cut-off, over quota)."""
+        cut-off, over quota).  Every refusal's detail names the service (``service=<id>``): reports
+        count refused tickets per service (antre.central.reports)."""
         out = self._roll(now, actor)
         svc = self.config.services.get(service)
         if svc is None:
@@ -292,16 +293,16 @@ class Engine:
         if not verdict.ok:
             return self._refuse(
                 out, now, actor, cmd, "take_ticket", verdict.code,
-                opens_at=verdict.opens_at or "", closes_at=verdict.closes_at or "",
+                opens_at=verdict.opens_at or "", closes_at=verdict.closes_at or "", service=service,
             )
         if service in self.issuing_stopped:
             return self._refuse(out, now, actor, cmd, "take_ticket", ResultCode.ISSUING_STOPPED,
-                                service_name=svc.name)
+                                service_name=svc.name, service=service)
         quota = self.quota_of(service)
         if quota is not None and self.quota_used(service) >= quota:
             return self._refuse(
                 out, now, actor, cmd, "take_ticket", ResultCode.QUOTA_EXHAUSTED,
-                service_name=svc.name, quota=str(quota),
+                service_name=svc.name, quota=str(quota), service=service,
             )
         if priority not in Priority.__members__.values():
             priority = Priority.REGULAR

@@ -56,6 +56,11 @@ CONSOLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+def _service_of(cmd: m.AnyCommand) -> dict[str, str]:
+    """A refused ticket request's service, for its logged detail (reports count refusals per service)."""
+    return {"service": cmd.service} if isinstance(cmd, m.TakeTicket) else {}
+
+
 @dataclass
 class Handled:
     """The outcome of one command, ready to publish."""
@@ -232,11 +237,12 @@ class QueueService:
             log.warning("stale %s %s from %s/%s: pressed %.1f s ago (deadline %.1f s)", action, cmd.id, role,
                         device, age, deadline)
             return self.engine.refuse(device, action, ResultCode.STALE, now, cmd.id, age=f"{age:.0f}",
-                                      deadline=f"{deadline:g}")
+                                      deadline=f"{deadline:g}", **_service_of(cmd))
         if -age > deadline:
             log.warning("%s %s from %s/%s is stamped %.1f s in the future: its clock is off", action, cmd.id,
                         role, device, -age)
-            return self.engine.refuse(device, action, ResultCode.CLOCK_SKEW, now, cmd.id, ahead=f"{-age:.0f}")
+            return self.engine.refuse(device, action, ResultCode.CLOCK_SKEW, now, cmd.id, ahead=f"{-age:.0f}",
+                                      **_service_of(cmd))
         return None
 
     def _unsynced(self, device: str, cmd: m.AnyCommand, now: float) -> Outcome | None:
@@ -244,7 +250,8 @@ class QueueService:
         decides the ticket's day, its number and the opening hours."""
         if self.clock_gate is None or not isinstance(cmd, m.TakeTicket) or self.clock_gate():
             return None
-        return self.engine.refuse(device, "take_ticket", ResultCode.CLOCK_UNSYNCED, now, cmd.id)
+        return self.engine.refuse(device, "take_ticket", ResultCode.CLOCK_UNSYNCED, now, cmd.id,
+                                  service=cmd.service)
 
     def _double(self, role: str, device: str, cmd: m.AnyCommand, now: float) -> Outcome | None:
         """A button's call_next pressed within the guard of the gerai's previous successful one, by the

@@ -42,7 +42,7 @@ from antre.broker.wire.topics import Role as DeviceRole
 from antre.central.config import SiteConfig
 from antre.daemon import Progress
 from antre.central.texts import format_date_id
-from antre.console import bundles, forms, survey, ticket
+from antre.console import bundles, forms, reports, survey, ticket
 from antre.console.accounts import Accounts, Role, User
 from antre.console.forms import FormError
 from antre.console.history import LogFigures
@@ -994,6 +994,7 @@ def build_app(console: Console) -> Starlette:
         Route("/sse/day", sse_day),
         Route("/sse/fleet", sse_fleet),
         Route("/healthz", healthz),
+        *reports.routes(console, needs),  # the reports (issue 16)
         *ticket.routes(console), *survey.routes(console, needs),  # the ticket page, the SKM (issue 16)
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -15,7 +15,7 @@ from antre.cli.tree import SHARED, CommandTree, Parser, Use
 from tests.conftest import ROOT
 
 LEAVES = [
-    "demo", "check-config", "audit", "quarantine",
+    "demo", "check-config", "audit", "quarantine", "report",
     "central run", "central check-log",
     "broker run", "broker mosquitto-config",
     "edge run", "edge selftest", "edge setup", "edge provision", "edge bundle", "edge wheelhouse",

@@ -288,11 +288,15 @@ def test_an_action_for_the_ticket_on_screen_never_lands_on_another(stack: Consol
     wait_for(lambda: agent.state.ticket is not None, 5, "a ticket at g1")
     seen = agent.state.ticket
     expect(counter.locator("#current-ticket")).to_have_text(seen)
-    # the screen has not caught up with the button yet (as in the half second after a press)
+    # the screen does not catch up with the button (as in the half second after a press): the state
+    # panel is frozen as drawn (a static copy, off the live stream)
+    counter.evaluate("""() => { const el = document.getElementById('counter-state');
+        const still = el.cloneNode(true); still.removeAttribute('sse-connect'); still.removeAttribute('hx-ext');
+        still.removeAttribute('sse-swap'); el.replaceWith(still); }""")
     stack.press("g1")
     wait_for(lambda: agent.state.ticket not in (None, seen), 5, "the button called the next citizen")
     now_serving = agent.state.ticket
-    counter.evaluate(f"document.getElementById('current-ticket').setAttribute('data-ticket', '{seen}')")
+    expect(counter.locator("#current-ticket")).to_have_attribute("data-ticket", seen)
     counter.click("#btn-no_show")
     expect(counter.locator("#reply .flash.bad")).to_contain_text("Tidak dijalankan")
     assert agent.state.ticket == now_serving and agent.state.status == "serving"

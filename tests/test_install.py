@@ -7,7 +7,8 @@ its command runs from a directory outside the checkout with no PYTHONPATH:
 
 - ``embedded-broker``: ``antre broker`` on a free port until SIGTERM;
 - ``central``: ``antre central`` against it until "antre central ready", then
-  ``/healthz`` and ``/metrics``, ``antre status`` and ``antre backup`` from the same venv;
+  ``/healthz`` and ``/metrics``, ``antre status``, ``antre backup`` and ``antre report --xlsx`` from
+  the same venv;
 - ``edge`` (a gerai): ``antre edge provision --mock`` and ``antre edge selftest``; no
   pygame, no amqtt, and its size (site-packages) is printed;
 - ``lobby``: ``antre lobby render --sample`` of the packaged example site;
@@ -19,6 +20,7 @@ The figures appear in the test summary.  ``-m "not install"`` leaves these out.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -225,6 +227,10 @@ def test_embedded_broker_and_central_extras_run(install: dict[str, Venv], tmp_pa
         assert "central   online" in status.stdout and "gerai g1" in status.stdout, status.stdout
         backup = central_venv.run("backup", "--config", str(site))
         assert "integrity ok" in backup.stdout and (site_dir / "var" / "backups").is_dir()
+        # the reports of the central extra, XLSX included (openpyxl), beside the running central
+        today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+        report = central_venv.run("report", "--config", str(site), "--day", today, "--xlsx", str(tmp_path / "r.xlsx"))
+        assert "Laporan MPP Uji" in report.stdout and (tmp_path / "r.xlsx").stat().st_size > 5000
         assert _stop(central, central_log) == 0, central_log.read_text()
         central = None
         assert _stop(broker, broker_log) == 0, broker_log.read_text()

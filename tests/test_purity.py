@@ -1,6 +1,6 @@
 """The layout's rules, checked in fresh interpreters.
 
-* The queue engine imports no MQTT, no pygame, no hardware.
+* The queue engine imports no MQTT, no pygame, no hardware; nor do reports (nor any web).
 * A gerai agent imports nothing of the central or the lobby, and no pygame or amqtt.
 * A lobby imports nothing of the queue engine, its log or its service (it reads the
   site file), and no amqtt.
@@ -40,6 +40,13 @@ ENGINE = ("import antre.central.engine, antre.central.service, antre.central.sto
 def test_engine_imports_no_transport_display_or_hardware() -> None:
     assert _loaded(ENGINE, ["paho", "amqtt", "pygame", "gpiozero", "serial", "luma", "lgpio", "PIL",
                             "antre.hardware", "antre.edge", "antre.lobby", "antre.broker.link"]) == []
+
+
+def test_reports_import_no_transport_nor_web() -> None:
+    """The report module and its files are pure: a command line, a console or a regional tool may use them."""
+    imports = "import antre.central.reports, antre.central.reportfiles, antre.cli.report"
+    assert _loaded(imports, ["paho", "amqtt", "starlette", "jinja2", "uvicorn", "pygame", "antre.broker.link",
+                             "antre.console", "antre.edge", "antre.lobby", "openpyxl"]) == []
 
 
 def test_the_skm_arithmetic_and_the_feedback_rules_are_pure() -> None:

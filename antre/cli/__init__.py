@@ -2,7 +2,7 @@
 
 ::
 
-    antre demo | check-config | audit | quarantine
+    antre demo | check-config | audit | quarantine | report
     antre central run | check-log
     antre broker run | mosquitto-config
     antre edge run | selftest | provision
@@ -35,13 +35,14 @@ from collections.abc import Callable, Sequence
 
 from antre import __version__
 from antre.broker.errors import AntreError
-from antre.cli import broker, central, console, edge, firmware, lobby, ops, site
+from antre.cli import broker, central, console, edge, firmware, lobby, ops, report, site
 from antre.cli.tree import CommandTree, Invocation, Parser, UsageError
 
 #: Every module's ``register``, in the order ``antre --help`` lists their commands.
 #: Another module's commands (``antre backup``, ``antre status``, ...) are added here.
 REGISTER: list[Callable[[CommandTree], None]] = [
     site.register,  # demo, check-config, audit, quarantine
+    report.register,  # report
     central.register,
     broker.register,
     edge.register,
