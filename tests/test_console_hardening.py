@@ -442,3 +442,30 @@ def test_a_console_whose_identity_is_taken_again_and_again_stops(tmp_path: Path)
                 console.stop()
         assert status == 4, console.output()[-3000:]
         assert "another process uses the console's identity console.main" in console.output()
+
+
+def test_the_demos_console_does_not_believe_x_forwarded_for(tmp_path: Path) -> None:
+    """`make demo`'s console (uvicorn in a thread) is served like `antre console run`: the address is the
+    browser's own, whatever X-Forwarded-For says (the demo's uvicorn trusted it from loopback)."""
+    from antre.central.config import load_site
+    from antre.demo import DEMO_PASSWORD, DemoStack, RealTimeFrom, default_day, morning_window
+    from tests.conftest import ROOT
+
+    config = load_site(ROOT / "examples" / "kupang.toml")
+    t_open, _ = morning_window(config, default_day(config))
+    stack = DemoStack(config, tmp_path, RealTimeFrom(t_open.timestamp() + 3600))
+    stack.start()
+    try:
+        assert stack.console_url is not None
+        b = Browser(stack.http_port, "127.0.0.1")
+        for i in range(3):
+            b.sign_in("supervisor", f"wrong-{i}-demo", headers={"X-Forwarded-For": f"10.9.7.{i}"})
+        assert b.sign_in("supervisor", DEMO_PASSWORD["supervisor"], headers={"X-Forwarded-For": "10.9.7.99"})[0] == 303
+    finally:
+        stack.stop()
+    db = sqlite3.connect(tmp_path / "console.db")
+    try:
+        addrs = {str(a) for (a,) in db.execute("SELECT addr FROM journal WHERE user = 'supervisor'")}
+    finally:
+        db.close()
+    assert addrs == {"127.0.0.1"}, addrs
