@@ -69,9 +69,10 @@ SSE_TOTAL = 400
 PRESENCE_RENEW_S = 10
 #: the journal and alarm history are pruned this often (seconds)
 PRUNE_EVERY_S = 3600
-#: broker connections shorter than this that end on their own (the broker gave the console's client id to
-#: another connection) ...
+#: a broker connection shorter than this, lost while the broker is up (the console is connected again within
+#: :data:`TAKEOVER_GAP_S`: the broker gave its client id to another connection, not went down) ...
 TAKEOVER_SHORT_S = 10.0
+TAKEOVER_GAP_S = 2.5
 #: ... this many times within :data:`TAKEOVER_WINDOW_S` (more for a console that has served a while, so of
 #: two consoles started with one id the newer one gives up first) stop the console
 TAKEOVER_COUNT_NEW, TAKEOVER_COUNT_OLD = 3, 6
@@ -83,7 +84,7 @@ JOURNAL_NAMES = {"login": "masuk", "login_failed": "gagal masuk: kata sandi sala
                  "login_blocked": "masuk ditolak: terlalu banyak percobaan gagal",
                  "login_busy": "masuk ditolak: konsol sedang sibuk", "logout": "keluar",
                  "refused": "ditolak: bukan haknya", "bundle": "mengunduh bundel perangkat",
-                 "stream_refused": "halaman langsung ditolak: terlalu banyak dibuka"}
+                 "stream_refused": "halaman langsung ditolak: terlalu banyak dibuka", "report": "mengunduh laporan"}
 
 ROLE_NAMES = {Role.ADMIN: "Admin", Role.SUPERVISOR: "Supervisor", Role.TECHNICIAN: "Teknisi",
               Role.STAFF: "Petugas gerai"}
@@ -188,8 +189,9 @@ class Console:
         self.fatal: str | None = None
         #: called (on the loop) when :attr:`fatal` is set: the server stops
         self.on_fatal: Callable[[str], None] | None = None
-        self._sessions: deque[tuple[float, float]] = deque(maxlen=16)  #: (connected at, lasted) of the link
+        self._takeovers: deque[float] = deque(maxlen=16)  #: when the link came back after a short session
         self._connected_at: float | None = None
+        self._lost: tuple[float, float] | None = None  #: (when, after how long) the link last went down
         self._refreshing = False
         #: fragment -> (version, html): every browser on a page shares one rendering per change
         self._cache: dict[str, tuple[int, str]] = {}
@@ -262,24 +264,28 @@ class Console:
         if connected == self.live.connected:
             return
         self.live.set_connected(connected, self.now())
+        now = time.monotonic()
         if connected:
-            self._connected_at = time.monotonic()
+            self._connected_at = now
+            self._takeover_check(now)
         else:
             log.warning("the console lost the broker: pages say so, actions are refused at once until it is back")
-            self._takeover_check()
+            if self._connected_at is not None:
+                self._lost = (now, now - self._connected_at)
+            self._connected_at = None
         self._evaluate()
         self.changes.bump()
 
-    def _takeover_check(self) -> None:
-        """Connections that the broker keeps ending right after they start: another process connects
-        with this console's client id (a second console with the same ``[console] id``), and the two
-        would take the connection from each other for ever.  This one stops, with the reason."""
-        now = time.monotonic()
-        if self._connected_at is None:
+    def _takeover_check(self, now: float) -> None:
+        """Connections that the broker keeps ending right after they start, while it is up (the console
+        is connected again at once): another process connects with this console's client id (a second
+        console with the same ``[console] id``), and the two would take the connection from each other
+        for ever.  This one stops, with the reason."""
+        lost, self._lost = self._lost, None
+        if lost is None or now - lost[0] > TAKEOVER_GAP_S or lost[1] > TAKEOVER_SHORT_S:
             return
-        self._sessions.append((self._connected_at, now - self._connected_at))
-        self._connected_at = None
-        short = [at for at, lasted in self._sessions if lasted < TAKEOVER_SHORT_S and now - at < TAKEOVER_WINDOW_S]
+        self._takeovers.append(now)
+        short = [at for at in self._takeovers if now - at < TAKEOVER_WINDOW_S]
         served = now - self.started
         needed = TAKEOVER_COUNT_NEW if served < TAKEOVER_WINDOW_S + TAKEOVER_SHORT_S else TAKEOVER_COUNT_OLD
         if len(short) < needed or self.fatal is not None:

@@ -469,3 +469,23 @@ def test_the_demos_console_does_not_believe_x_forwarded_for(tmp_path: Path) -> N
     finally:
         db.close()
     assert addrs == {"127.0.0.1"}, addrs
+
+
+def test_the_access_journal_is_paged_and_in_indonesian(running: Running) -> None:
+    db = sqlite3.connect(running.site.dir / "console.db")
+    try:
+        now = time.time()
+        db.executemany("INSERT INTO journal(ts, user, addr, what, detail) VALUES (?, 'x', '10.2.0.1', 'refused', ?)",
+                       [(now, f"/row/{n}") for n in range(130)])
+        db.commit()
+    finally:
+        db.close()
+    b = running.browser("127.0.0.90")
+    assert b.sign_in("ani", PASSWORDS["ani"])[0] == 303
+    status, page = b.request("GET", "/accounts")
+    assert status == 200 and "ditolak: bukan haknya" in page and page.count("/row/") == 99
+    older = re.search(r'href="/accounts\?sebelum=(\d+)" id="journal-older"', page)
+    assert older, page[-2000:]
+    status, page = b.request("GET", f"/accounts?sebelum={older.group(1)}")
+    assert status == 200 and "/row/30<" in page and "/row/129<" not in page and 'id="journal-newest"' in page
+    assert b.request("GET", "/accounts?sebelum=';drop")[0] == 200  # nonsense: the newest page
