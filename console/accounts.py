@@ -202,8 +202,8 @@ class Accounts:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        #: (user, addr, what) -> (row id, count, last time): the open burst of each kind of refusal
-        self._bursts: dict[tuple[str, str, str], tuple[int, int, float]] = {}
+        #: (user, addr, what, detail) -> (row id, count, last time): the open burst of each kind of refusal
+        self._bursts: dict[tuple[str, str, str, str], tuple[int, int, float]] = {}
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             if not Path(self.path).exists():
@@ -373,10 +373,10 @@ class Accounts:
 
     def journal_burst(self, user: str, addr: str, what: str, detail: str = "") -> bool:
         """A refusal that may come in floods (a blocked sign-in): the first of a burst is a row, the
-        next ones within :data:`BURST_S` of the previous count on it ("… (37 kali, terakhir 10:32:15)").
-        True for the first of a burst (the caller logs that one)."""
+        next ones (same account, address, kind and detail) within :data:`BURST_S` of the previous count on
+        it ("… (37 kali, terakhir 10:32:15)").  True for the first of a burst (the caller logs that one)."""
         now = time.time()
-        key = (user[:64], addr[:64], what[:64])
+        key = (user[:64], addr[:64], what[:64], detail[:300])
         burst = self._bursts.get(key)
         if burst is not None and now - burst[2] <= BURST_S:
             row, count, _ = burst

@@ -922,8 +922,7 @@ def build_app(console: Console) -> Starlette:
             return PlainTextResponse("Terlalu banyak halaman langsung terbuka: tutup beberapa tab.", 429)
 
         async def events() -> AsyncIterator[dict[str, str]]:
-            last = ""
-            banner = console.link_banner()
+            last = banner = ""  # the first look pushes both (the page may be older than the stream)
             seen = -1
             try:
                 while not console.closing.is_set():
