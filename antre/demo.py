@@ -260,11 +260,8 @@ class DemoStack:
 
     def _start_console(self) -> None:
         """The operations console (the real application, uvicorn in a thread) with the demo accounts."""
-        import uvicorn
-
         from antre.console.accounts import AccountError
-        from antre.console.main import make_console
-        from antre.console.web import build_app
+        from antre.console.main import console_server, make_console
 
         console = make_console(self.config, host="127.0.0.1", port=self.port,
                                credentials_path=str(self.workdir / "credentials.toml"),
@@ -278,8 +275,8 @@ class DemoStack:
         http_port = self.http_port
         ready = threading.Event()
         console.on_ready = ready.set
-        server = uvicorn.Server(uvicorn.Config(build_app(console), host="127.0.0.1", port=http_port, log_config=None,
-                                               access_log=False, server_header=False, lifespan="on"))
+        # the console's own server: no trust in X-Forwarded-For, request deadlines, connection limits
+        server = console_server(console, "127.0.0.1", http_port)
         self._console_server = server
         thread = self._console_thread = self._spawn(server.run)
         deadline = time.monotonic() + TIMEOUT

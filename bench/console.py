@@ -220,8 +220,9 @@ def console_part(kind: str, work: Path) -> dict[str, Any]:
             deadline = time.monotonic() + 60
             while up["n"] < len(idle_ids) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            cookie = sign_in(console.http_port, "bench", PASSWORD)
-            streams = [SseClient(console.http_port, cookie) for _ in range(CONSOLE_BROWSERS)]
+            # ten browsers, each signed in (a session opens a few live pages at most)
+            streams = [SseClient(console.http_port, sign_in(console.http_port, "bench", PASSWORD))
+                       for _ in range(CONSOLE_BROWSERS)]
             for s in streams:
                 s.start()
             for s in streams:

@@ -12,8 +12,10 @@ line of its own), and checked again by the agent's own parser before anything is
 from __future__ import annotations
 
 import io
+import logging
 import re
 import tempfile
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,18 @@ PUBLIC_DISPLAYS = ("none", "max7219-matrix", "hdmi")
 FORMATS = ("toml", "png")
 #: one button as ``antre edge bundle --button`` takes it: NAME:PIN:PRESS[:DOUBLE[:HOLD]]
 _BUTTON = re.compile(r"[a-z][a-z0-9_-]{0,19}:[0-9]{1,2}:[a-z_]{1,20}(:[a-z_]{1,20}){0,2}")
-_PORT = re.compile(r"/dev/[A-Za-z0-9_./-]{1,60}")
+#: the serial ports a ticket printer is on: a USB adapter by its stable name, or one of the Pi's UARTs
+_PORT = re.compile(r"/dev/serial/by-id/[A-Za-z0-9_.:+-]{1,120}|/dev/serial/by-path/[A-Za-z0-9_.:+-]{1,120}"
+                   r"|/dev/tty(USB|ACM|AMA|S)[0-9]{1,3}|/dev/serial[01]")
+#: the GPIO pins (BCM numbers) a Pi's button may be on
+GPIO_PINS = range(0, 28)
+log = logging.getLogger(__name__)
+
+
+def _actions() -> tuple[str, ...]:
+    from antre.edge.config import Action
+
+    return typing.get_args(Action)
 
 
 @dataclass(frozen=True)
@@ -68,13 +81,22 @@ def parse_request(config: SiteConfig, fields: dict[str, str]) -> BundleRequest:
     role, device = target.split(":", 1)
     fmt = choice(fields, "format", "Format", FORMATS) if fields.get("format") else "toml"
     printer = fields.get("printer", "").strip()
-    if printer and not _PORT.fullmatch(printer):
-        raise FormError("Port printer: tulis seperti /dev/serial0 atau /dev/ttyUSB0")
+    if printer and (".." in printer or not _PORT.fullmatch(printer)):
+        raise FormError("Port printer: tulis port serial printer, mis. /dev/serial/by-id/usb-…, /dev/ttyUSB0, "
+                        "/dev/ttyACM0, /dev/serial0, /dev/ttyAMA0 atau /dev/ttyS0")
     buttons = tuple(fields.get("buttons", "").split())
-    for spec in buttons:
+    actions = _actions()
+    for n, spec in enumerate(buttons, 1):
         if not _BUTTON.fullmatch(spec):
-            raise FormError(f"Tombol {spec[:40]!r}: tulis NAMA:PIN:TEKAN[:DUA-KALI[:TAHAN]], "
+            raise FormError(f"Tombol ke-{n}: tulis NAMA:PIN:TEKAN[:DUA-KALI[:TAHAN]], "
                             "mis. panggil:17:call_next:recall:no_show")
+        parts = spec.split(":")
+        if int(parts[1]) not in GPIO_PINS:
+            raise FormError(f"Tombol ke-{n}: pin GPIO {parts[1]} tidak ada (pakai nomor BCM 0 sampai 27)")
+        unknown = [a for a in parts[2:] if a not in actions]
+        if unknown:
+            raise FormError(f"Tombol ke-{n}: perintah {unknown[0]} tidak dikenal (pilih dari: "
+                            f"{', '.join(a for a in actions)})")
     service = None
     if role == "kiosk":
         allowed = kiosk_services(config, device)
@@ -112,7 +134,11 @@ def make(config: SiteConfig, credentials: str | None, request: BundleRequest) ->
                 printer=request.printer, paper_mm=request.paper_mm, buttons=list(request.buttons),
                 service=request.service)
         except ConfigurationError as exc:
-            raise FormError(f"Berkas perangkat tidak dapat dibuat: {exc}") from exc
+            # the parser's own words (English, with the temporary file's path) go to the log only
+            log.warning("a bundle for %s %s could not be made: %s", request.role, request.device,
+                        str(exc).replace(tmp, "<tmp>"))
+            raise FormError("Berkas perangkat tidak dapat dibuat dari isian ini: periksa tombol, port printer "
+                            "dan layar, atau jalankan `antre edge bundle` di server untuk pesan lengkapnya.") from None
         if request.format == "toml":
             return bundle.path.read_bytes()
     import segno

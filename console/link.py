@@ -87,11 +87,16 @@ class ConsoleLink:
                 pass
 
     def _connected(self) -> None:
+        self.renew_presence()
+        self.ping()
+        self._call(self._on_connection, True)
+
+    def renew_presence(self) -> None:
+        """Publish the console's retained presence (online, stamped now): renewed every few seconds, so
+        a second console started with this id sees a live one (:func:`probe_console`) and stays off."""
         presence = m.Presence(role="console", device=self.console_id, online=True, version=__version__,
                               ts=self.clock.now())
         self.link.publish(self.presence_topic, codec.encode(presence), qos=1, retain=True)
-        self.ping()
-        self._call(self._on_connection, True)
 
     def _received(self, msg: Received) -> None:
         if msg.topic == self.reply_topic:
@@ -153,3 +158,68 @@ class ConsoleLink:
                     continue
         finally:
             self._waiting.pop(cmd_id, None)
+
+
+def probe_console(address: BrokerAddress, site: str, console_id: str, *, wait_renewal: float,
+                  connect_timeout: float = 10.0, link_factory: LinkFactory = mqtt_link) -> m.Presence | None:
+    """Is another console serving as ``console.<console_id>``?  Reads its retained presence as
+    ``address`` (a read-only identity: connecting as the console itself would take the other's
+    connection) and, when it says online, watches up to ``wait_renewal`` seconds for it to be renewed.
+    Returns the live console's presence, or None (none, offline, or not renewed: a console that died
+    without its will).  Raises :class:`NoReply` when the broker cannot be reached in time."""
+    import queue
+    import threading
+
+    topics = Topics(site)
+    topic = topics.device(Role.CONSOLE, console_id, Channel.PRESENCE)
+    barrier = f"{topics.prefix}/console/{console_id}/probe-barrier"
+    inbox: queue.Queue[Received] = queue.Queue()
+    done = threading.Event()
+    subscribed: dict[str, int] = {}
+
+    def connected() -> None:
+        # two SUBSCRIBEs: the retained presence comes before the second SUBACK ("nothing more retained")
+        subscribed["presence"] = link.subscribe_now(topic, 1)
+        subscribed["barrier"] = link.subscribe_now(barrier, 0)
+
+    def on_sub(mid: int) -> None:
+        if mid == subscribed.get("barrier"):
+            done.set()
+
+    link = link_factory(LinkSpec(address, on_message=inbox.put, on_connect=connected, on_subscribed=on_sub))
+    link.start()
+    try:
+        if not done.wait(connect_timeout):
+            raise NoReply(f"no broker at {address.host}:{address.port} within {connect_timeout:.0f} s "
+                          f"({link.refused or 'no answer'})")
+        seen: m.Presence | None = None
+        while not inbox.empty():
+            seen = _presence(inbox.get_nowait()) or seen
+        if seen is None or not seen.online:
+            return None
+        deadline = time.monotonic() + wait_renewal
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                fresh = _presence(inbox.get(timeout=left))
+            except queue.Empty:
+                break
+            if fresh is None:
+                continue
+            if not fresh.online:
+                return None
+            if fresh.ts != seen.ts:
+                return fresh
+        log.warning("console.%s was left online by a console that is gone (not renewed in %.0f s): starting",
+                    console_id, wait_renewal)
+        return None
+    finally:
+        link.stop()
+
+
+def _presence(msg: Received) -> m.Presence | None:
+    if not msg.payload:
+        return None
+    try:
+        return codec.decode(msg.payload, Channel.PRESENCE, m.Presence)
+    except ProtocolError:
+        return None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from antre.broker.wire import codec
@@ -35,6 +37,12 @@ NOTHING: frozenset[str] = frozenset()
 
 PRINTER_FAULTS = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 PRINTER_WARNINGS = frozenset({"paper_near_end"})
+#: a printer's status as staff and technicians read it (the device's own word in brackets)
+PRINTER_NAMES = {"ok": "siap", "paper_near_end": "kertas hampir habis", "paper_out": "kertas habis",
+                 "cover_open": "penutup terbuka", "offline": "tidak siap", "unknown": "tidak menjawab",
+                 "error": "rusak"}
+#: the console's own alarm while it has no broker (device alarms that depend on it are held)
+BROKER_ALARM = "console:broker"
 #: the central's lease is late after this many renewal periods
 LEASE_PERIODS = 3
 
@@ -44,11 +52,14 @@ class Alarm:
     """Something a person should look at now."""
 
     key: str  #: stable while the condition lasts (``device:kiosk/k1:printer``)
-    kind: str  #: device | central | crowd | wait
+    kind: str  #: device | central | crowd | wait | console
     subject: str  #: what it is about (``kiosk k1``, ``service ktp-el``)
     text: str  #: Indonesian, with the technician's English term where useful
     severity: str = "alarm"  #: alarm | warn
-    since: float = 0.0
+    since: float = 0.0  #: when it was first raised (a count in its text changing keeps it)
+    #: what makes it the same alarm under its key: its text, except for alarms whose text carries a
+    #: changing figure (crowd, wait: their kind), whose text is updated in place
+    ident: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,8 @@ class LiveSite:
     #: bumped by every change a page may show
     version: int = 0
     alarms: dict[str, Alarm] = field(default_factory=dict)
+    #: the alarms whose text changed in place at the last :meth:`evaluate` (same alarm, new figure)
+    updated: list[Alarm] = field(default_factory=list)
     #: until then (``now``) nothing is "never seen": the broker's retained messages are still arriving
     settle_until: float = 0.0
     _usual: dict[str, tuple[float, int]] = field(default_factory=dict)
@@ -344,38 +357,44 @@ class LiveSite:
             out.append(("offline", "OFFLINE: tidak terhubung ke broker", "alarm"))
         if h is not None:
             if h.printer in PRINTER_FAULTS:
-                out.append(("printer", f"printer: {h.printer}", "alarm"))
+                out.append(("printer", f"printer: {printer_name(h.printer)}", "alarm"))
             elif h.printer in PRINTER_WARNINGS:
-                out.append(("printer", f"printer: {h.printer} (kertas hampir habis)", "warn"))
+                out.append(("printer", f"printer: {printer_name(h.printer)}", "warn"))
             if h.display == "fault":
                 out.append(("display", "layar rusak (display fault)", "alarm"))
             if h.buttons == "fault":
                 out.append(("buttons", "tombol rusak (button fault)", "alarm"))
             for i, fault in enumerate(h.faults[:4]):
                 # a wall clock that is off does not stop a device (presses are stamped from the link)
-                out.append((f"fault{i}", fault, "warn" if fault.startswith("clock:") else "alarm"))
+                out.append((f"fault{i}", fault_text(fault), "warn" if fault.startswith("clock:") else "alarm"))
         return out
 
     def evaluate(self, now: float) -> tuple[list[Alarm], list[Alarm]]:
         """Recompute the alarms; returns those that started and those that ended."""
         current: dict[str, Alarm] = {}
 
-        def add(key: str, kind: str, subject: str, text: str, severity: str = "alarm") -> None:
+        def add(key: str, kind: str, subject: str, text: str, severity: str = "alarm", ident: str = "") -> None:
+            ident = f"{severity}:{ident or text}"
             old = self.alarms.get(key)
-            since = old.since if old is not None and old.text == text else now
-            current[key] = Alarm(key, kind, subject, text, severity, since)
+            since = old.since if old is not None and old.ident == ident else now
+            current[key] = Alarm(key, kind, subject, text, severity, since, ident)
 
         settling = now < self.settle_until or not self.connected
+        if not self.connected:
+            # what the console heard last of the devices and the central is not news: while it has no
+            # broker, "offline" (even the wills the broker sent as it went down) says nothing of them
+            add(BROKER_ALARM, "console", "konsol", "konsol tidak terhubung ke broker: status perangkat dan "
+                "server antrean tidak diketahui")
         roles = ((Role.GERAI.value, self.config.gerai), (Role.KIOSK.value, self.config.kiosks))
         for role, ids in roles:
             for device in ids:
                 key = (role, device)
                 for suffix, text, severity in self._problems(key, self.presence.get(key), self.health.get(key)):
-                    if suffix == "never" and settling:
+                    if suffix in ("never", "offline") and settling:
                         continue
                     add(f"device:{role}/{device}:{suffix}", "device", f"{role} {device}", text, severity)
-        if settling and self.lease is None:
-            pass
+        if settling:
+            pass  # the central's lease: only once the broker's retained messages are in
         elif self.lease is None:
             add("central", "central", "central", "server antrean (central) belum terlihat di broker")
         elif not self.lease.online:
@@ -389,13 +408,16 @@ class LiveSite:
                 usual = total / n if n else 0.0
                 if row.waiting > c.crowd_waiting and row.waiting > c.crowd_factor * usual:
                     add(f"crowd:{row.id}", "crowd", f"layanan {row.id}",
-                        f"ramai: {row.waiting} menunggu (biasanya {usual:.0f})")
+                        f"ramai: {row.waiting} menunggu (biasanya {usual:.0f})", ident="crowd")
             if row.longest_wait_s is not None and row.longest_wait_s > c.wait_alarm_minutes * 60:
                 add(f"wait:{row.id}", "wait", f"layanan {row.id}",
-                    f"menunggu terlama {math.floor(row.longest_wait_s / 60)} menit", "warn")
-        started = [a for k, a in current.items() if k not in self.alarms or self.alarms[k].text != a.text]
-        ended = [a for k, a in self.alarms.items() if k not in current]
-        if started or ended:
+                    f"menunggu terlama {math.floor(row.longest_wait_s / 60)} menit", "warn", ident="wait")
+        started = [a for k, a in current.items() if k not in self.alarms or self.alarms[k].ident != a.ident]
+        # an alarm that became another under its key (a printer's paper_near_end, then paper_out) ends too
+        ended = [a for k, a in self.alarms.items() if k not in current or current[k].ident != a.ident]
+        self.updated = [a for k, a in current.items()
+                        if k in self.alarms and self.alarms[k].ident == a.ident and self.alarms[k].text != a.text]
+        if started or ended or self.updated:
             self.version += 1
         self.alarms = current
         return started, ended
@@ -406,3 +428,40 @@ class LiveSite:
             if s.open:
                 total, n = self._usual.get(s.service, (0.0, 0))
                 self._usual[s.service] = (total + s.waiting, n + 1)
+
+
+def printer_name(status: str | None) -> str:
+    """A printer's status in Indonesian with the device's own word: ``kertas habis (paper_out)``."""
+    if status is None:
+        return "-"
+    name = PRINTER_NAMES.get(status)
+    return f"{name} ({status})" if name else status
+
+
+#: the fault texts devices report (edge agent, MicroPython node), in Indonesian for staff; the
+#: device's own text stays on the fleet page for technicians
+_FAULTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"printer: (\d+) ticket\(s\) not printed yet: (.*)", re.S),
+     lambda mt: f"printer: {mt[1]} tiket belum tercetak: {mt[2]}"),
+    (re.compile(r"printer: ([a-z_]+) \((.*)\)", re.S),
+     lambda mt: f"printer: {printer_name(mt[1])}: {mt[2]}"),
+    (re.compile(r"clock: this device's clock is (\d+) s (behind|ahead of) the central's.*", re.S),
+     lambda mt: f"jam perangkat {'terlambat' if mt[2] == 'behind' else 'lebih cepat'} {mt[1]} dtk dari jam "
+                "server antrean (tombol tetap dicatat dengan jam server; perbaiki NTP untuk log)"),
+    (re.compile(r"reset: watchdog.*", re.S), lambda mt: "dinyalakan ulang oleh watchdog (sempat macet)"),
+    (re.compile(r"wifi: weak signal (-?\d+) dBm", re.S), lambda mt: f"sinyal Wi-Fi lemah ({mt[1]} dBm)"),
+    (re.compile(r"heap: only (\d+) bytes free", re.S), lambda mt: f"memori hampir habis ({mt[1]} byte tersisa)"),
+    (re.compile(r"display: write failed", re.S), lambda mt: "layar gagal ditulis (display write failed)"),
+    (re.compile(r"display: (.*)", re.S), lambda mt: f"layar bermasalah: {mt[1]}"),
+    (re.compile(r"button (\S+) on GPIO(\d+): (.*)", re.S), lambda mt: f"tombol {mt[1]} (GPIO{mt[2]}) bermasalah: {mt[3]}"),
+    (re.compile(r"printer: (.*)", re.S), lambda mt: f"printer bermasalah: {mt[1]}"),
+]
+
+
+def fault_text(fault: str) -> str:
+    """A device's fault text for staff (Indonesian where the kind of fault is known, else as it came)."""
+    for pattern, render in _FAULTS:
+        mt = pattern.fullmatch(fault)
+        if mt is not None:
+            return render(mt)
+    return fault

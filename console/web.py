@@ -47,7 +47,8 @@ from antre.console.accounts import Accounts, Role, User
 from antre.console.forms import FormError
 from antre.console.history import LogFigures
 from antre.console.link import ConsoleLink, NoReply
-from antre.console.live import ALL_PAGES, QUEUE_PAGES, LiveSite
+from antre.console.live import ALL_PAGES, QUEUE_PAGES, LiveSite, printer_name
+from antre.console.signin import HASH_SLOTS, Refusal, SignInGate, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,32 @@ PUSH_MIN_INTERVAL = 0.02
 #: SSE: a comment line this often keeps proxies and the browser's connection awake
 SSE_PING_S = 15
 TICK_S = 1.0
+#: live pages (SSE streams) open at once: per signed-in session, per account, for all staff together
+#: (the citizens' ticket pages have their own limits, ``[console] public_streams``)
+SSE_PER_SESSION = 8
+SSE_PER_USER = 24
+SSE_TOTAL = 400
+#: the console republishes its retained presence this often: a second console started with the same
+#: id sees it renewed and refuses to start (:func:`antre.console.main.check_console_id`)
+PRESENCE_RENEW_S = 10
+#: the journal and alarm history are pruned this often (seconds)
+PRUNE_EVERY_S = 3600
+#: a broker connection shorter than this, lost while the broker is up (the console is connected again within
+#: :data:`TAKEOVER_GAP_S`: the broker gave its client id to another connection, not went down) ...
+TAKEOVER_SHORT_S = 10.0
+TAKEOVER_GAP_S = 2.5
+#: ... this many times within :data:`TAKEOVER_WINDOW_S` (more for a console that has served a while, so of
+#: two consoles started with one id the newer one gives up first) stop the console
+TAKEOVER_COUNT_NEW, TAKEOVER_COUNT_OLD = 3, 6
+TAKEOVER_WINDOW_S = 120.0
+#: the access journal's page
+JOURNAL_PAGE = 100
+#: the access journal's kinds of rows, as an admin reads them (the code stays beside them)
+JOURNAL_NAMES = {"login": "masuk", "login_failed": "gagal masuk: kata sandi salah",
+                 "login_blocked": "masuk ditolak: terlalu banyak percobaan gagal",
+                 "login_busy": "masuk ditolak: konsol sedang sibuk", "logout": "keluar",
+                 "refused": "ditolak: bukan haknya", "bundle": "mengunduh bundel perangkat",
+                 "stream_refused": "halaman langsung ditolak: terlalu banyak dibuka", "report": "mengunduh laporan"}
 
 ROLE_NAMES = {Role.ADMIN: "Admin", Role.SUPERVISOR: "Supervisor", Role.TECHNICIAN: "Teknisi",
               Role.STAFF: "Petugas gerai"}
@@ -113,36 +140,30 @@ class Changes:
 
 
 @dataclass
-class RateLimiter:
-    """Failed sign-ins per account (``attempts``) and per address (four times as many) within a window."""
+class StreamCount:
+    """The live pages (SSE streams) open now, per session and per account (see :data:`SSE_TOTAL`)."""
 
-    attempts: int
-    window_s: float
-    failures: dict[str, deque[float]] = field(default_factory=dict)
+    per_session: dict[str, int] = field(default_factory=dict)
+    per_user: dict[str, int] = field(default_factory=dict)
+    total: int = 0
 
-    def blocked_for(self, keys: list[str], now: float) -> float:
-        """Seconds until another try is allowed (0: allowed now)."""
-        wait = 0.0
-        for key in keys:
-            q = self.failures.get(key)
-            if q is None:
-                continue
-            while q and now - q[0] > self.window_s:
-                q.popleft()
-            # an address (an office behind one NAT) may fail more often than one account
-            limit = self.attempts * 4 if key.startswith("addr:") else self.attempts
-            if len(q) >= limit:
-                wait = max(wait, self.window_s - (now - q[0]))
-        return wait
+    def open(self, session: str, user: str) -> bool:
+        if (self.total >= SSE_TOTAL or self.per_user.get(user, 0) >= SSE_PER_USER
+                or self.per_session.get(session, 0) >= SSE_PER_SESSION):
+            return False
+        self.per_session[session] = self.per_session.get(session, 0) + 1
+        self.per_user[user] = self.per_user.get(user, 0) + 1
+        self.total += 1
+        return True
 
-    def failed(self, keys: list[str], now: float) -> None:
-        for key in keys:
-            self.failures.setdefault(key, deque(maxlen=self.attempts * 4)).append(now)
-        if len(self.failures) > 10000:  # bounded memory under a spray of names
-            self.failures = {k: v for k, v in self.failures.items() if v and now - v[-1] <= self.window_s}
-
-    def succeeded(self, key: str) -> None:
-        self.failures.pop(key, None)
+    def close(self, session: str, user: str) -> None:
+        for counts, key in ((self.per_session, session), (self.per_user, user)):
+            left = counts.get(key, 0) - 1
+            if left > 0:
+                counts[key] = left
+            else:
+                counts.pop(key, None)
+        self.total = max(0, self.total - 1)
 
 
 class Console:
@@ -159,7 +180,18 @@ class Console:
         self.log_figures = figures
         self.tls = tls
         self.changes = Changes()
-        self.limiter = RateLimiter(config.console.login_attempts, config.console.login_window_s)
+        self.gate = SignInGate(config.console.login_attempts, config.console.login_window_s)
+        self.hash_slots = asyncio.Semaphore(HASH_SLOTS)
+        self.streams = StreamCount()
+        #: set when the server stops: live pages end their streams (a clean end, no cancelled task)
+        self.closing = asyncio.Event()
+        #: why the console must stop (another console took its broker identity); None while all is well
+        self.fatal: str | None = None
+        #: called (on the loop) when :attr:`fatal` is set: the server stops
+        self.on_fatal: Callable[[str], None] | None = None
+        self._takeovers: deque[float] = deque(maxlen=16)  #: when the link came back after a short session
+        self._connected_at: float | None = None
+        self._lost: tuple[float, float] | None = None  #: (when, after how long) the link last went down
         self._refreshing = False
         #: fragment -> (version, html): every browser on a page shares one rendering per change
         self._cache: dict[str, tuple[int, str]] = {}
@@ -167,19 +199,25 @@ class Console:
         self.started = time.monotonic()
         #: touched by the ticker every second: the systemd watchdog pings while it moves
         self.progress = Progress()
-        #: called once the application has started (READY=1 under systemd)
+        #: called once the server listens (READY=1 under systemd; :func:`antre.console.main.console_server`)
         self.on_ready: Callable[[], None] | None = None
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(site=config, role_names=ROLE_NAMES, status_names=STATUS_NAMES,
                                 priority_names=PRIORITY_NAMES,
-                                fmt_age=fmt_age, fmt_clock=self.fmt_clock, Role=Role)
+                                fmt_age=fmt_age, fmt_clock=self.fmt_clock, fmt_date=self.fmt_date, Role=Role)
 
     # ------------------------------------------------------------------ time and lifecycle
 
     def now(self) -> float:
         """The central's clock as the console's link estimates it."""
         return self.link.clock.now() if self.link is not None else time.time()
+
+    def fmt_date(self, ts: float | None) -> str:
+        """``23/11`` (day/month) in the site's zone."""
+        if not ts:
+            return "-"
+        return dt.datetime.fromtimestamp(ts, self.config.zone).strftime("%d/%m")
 
     def fmt_clock(self, ts: float | None, seconds: bool = False) -> str:
         if not ts:
@@ -189,15 +227,21 @@ class Console:
     async def startup(self) -> None:
         loop = asyncio.get_running_loop()
         self.accounts.end_open_alarms(time.time())
+        await asyncio.to_thread(self._prune)
         if self.log_figures is not None:
             self.live.set_figures(self.log_figures.figures(self.now()))
         if self.link is not None:
             self.link.start(loop)
         self._tasks.append(asyncio.create_task(self._ticker()))
-        if self.on_ready is not None:
-            self.on_ready()
+
+    def stop_streams(self) -> None:
+        """The server is stopping: every live page ends its stream now (the browser reconnects to the
+        next console and says meanwhile that the console does not answer)."""
+        self.closing.set()
+        self.changes.bump()
 
     async def shutdown(self) -> None:
+        self.stop_streams()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -217,8 +261,43 @@ class Console:
                 self._refresh_figures()
 
     def on_connection(self, connected: bool) -> None:
+        if connected == self.live.connected:
+            return
         self.live.set_connected(connected, self.now())
+        now = time.monotonic()
+        if connected:
+            self._connected_at = now
+            self._takeover_check(now)
+        else:
+            log.warning("the console lost the broker: pages say so, actions are refused at once until it is back")
+            if self._connected_at is not None:
+                self._lost = (now, now - self._connected_at)
+            self._connected_at = None
+        self._evaluate()
         self.changes.bump()
+
+    def _takeover_check(self, now: float) -> None:
+        """Connections that the broker keeps ending right after they start, while it is up (the console
+        is connected again at once): another process connects with this console's client id (a second
+        console with the same ``[console] id``), and the two would take the connection from each other
+        for ever.  This one stops, with the reason."""
+        lost, self._lost = self._lost, None
+        if lost is None or now - lost[0] > TAKEOVER_GAP_S or lost[1] > TAKEOVER_SHORT_S:
+            return
+        self._takeovers.append(now)
+        short = [at for at in self._takeovers if now - at < TAKEOVER_WINDOW_S]
+        served = now - self.started
+        needed = TAKEOVER_COUNT_NEW if served < TAKEOVER_WINDOW_S + TAKEOVER_SHORT_S else TAKEOVER_COUNT_OLD
+        if len(short) < needed or self.fatal is not None:
+            return
+        assert self.link is not None
+        self.fatal = (f"the broker ended this console's connection {len(short)} times within seconds of connecting: "
+                      f"another process uses the console's identity console.{self.link.console_id} (a second "
+                      "`antre console run` for this site with the same [console] id?). Stop the other one, or give "
+                      "each console its own id; this console stops now")
+        log.error("%s", self.fatal)
+        if self.on_fatal is not None:
+            self.on_fatal(self.fatal)
 
     def _refresh_figures(self) -> None:
         if self._refreshing or self.log_figures is None:
@@ -250,17 +329,29 @@ class Console:
         """Recompute the alarms; a change is pushed to the pages that list them."""
         now = self.now()
         started, ended = self.live.evaluate(now)
-        if started or ended:
+        updated = self.live.updated
+        if started or ended or updated:
             self.changes.bump(frozenset({"site", "fleet"}))
+        for alarm in ended:  # first: an alarm that became another under its key ends before the new one
+            log.info("alarm over %s: %s", alarm.key, alarm.subject)
+            self.accounts.alarm_ended(alarm.key, time.time())
         for alarm in started:
             level = logging.WARNING if alarm.severity == "alarm" else logging.INFO
             log.log(level, "alarm %s: %s: %s", alarm.key, alarm.subject, alarm.text)
-            self.accounts.alarm_ended(alarm.key, time.time())  # a changed text ends the old record
-            self.accounts.alarm_started(alarm.key, alarm.kind, alarm.subject, alarm.text, time.time())
-        for alarm in ended:
-            log.info("alarm over %s: %s", alarm.key, alarm.subject)
             self.accounts.alarm_ended(alarm.key, time.time())
-        return bool(started or ended)
+            self.accounts.alarm_started(alarm.key, alarm.kind, alarm.subject, alarm.text, time.time())
+        for alarm in updated:  # the same alarm, a new figure in its text (a crowd's count): no new record
+            self.accounts.alarm_updated(alarm.key, alarm.text)
+        return bool(started or ended or updated)
+
+    def _prune(self) -> None:
+        try:
+            gone = self.accounts.prune()
+        except Exception:  # never stop the console over housekeeping
+            log.exception("pruning the console database failed")
+            return
+        if gone:
+            log.info("dropped %d old rows of the access journal, alarm history and sessions", gone)
 
     async def _ticker(self) -> None:
         """Time passes: alarms that depend on it (a lease not renewed, a long wait), pings,
@@ -276,6 +367,11 @@ class Console:
                     self.live.sample_usual()
                 if ticks % 30 == 0 and self.link is not None and self.link.connected:
                     self.link.ping()
+                if ticks % PRESENCE_RENEW_S == 0 and self.link is not None and self.link.connected:
+                    self.link.renew_presence()
+                if ticks % PRUNE_EVERY_S == 0:
+                    self._tasks.append(asyncio.create_task(asyncio.to_thread(self._prune)))
+                    self._tasks = [t for t in self._tasks if not t.done()]
                 if ticks % 20 == 0:  # minutes on the screen ("dilayani 12 mnt") move on
                     self.changes.bump()
             except Exception:
@@ -288,6 +384,7 @@ class Console:
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         user = context.pop("user", None) or current_user(request)
+        context.setdefault("stream", "")
         body = self.render(name, user=user, csrf=csrf_token(request), flash=pop_flash(request),
                            connected=self.live.connected, path=request.url.path, **context)
         return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
@@ -314,7 +411,7 @@ class Console:
         def build() -> str:
             now = self.now()
             return self.render("_counter_state.html", g=self.live.gerai_row(gerai, now), now=now,
-                               connected=self.live.connected,
+                               connected=self.live.connected, central=self.live.central(now),
                                services={s.id: s for s in self.live.services(now)})
         return self._cached(f"counter/{gerai}", build)
 
@@ -325,12 +422,17 @@ class Console:
                                figures=self.live.figures)
         return self._cached("day", build)
 
+    def link_banner(self) -> str:
+        """The banner every page shows while the console has no broker (pushed when that changes)."""
+        return self.render("_link_banner.html", connected=self.live.connected)
+
     def fleet_fragment(self, bundles: bool = False) -> str:
         """The fleet table; with ``bundles`` (technicians, admins) each configured gerai and kiosk
         links its provisioning bundle and QR code."""
         def build() -> str:
             now = self.now()
             return self.render("_fleet.html", devices=self.live.devices(now), central=self.live.central(now),
+                               printer_name=printer_name,
                                alarms=sorted(self.live.alarms.values(), key=lambda a: (a.severity != "alarm", a.key)),
                                history=self.accounts.alarm_history(50), now=now, connected=self.live.connected,
                                bundles=bundles)
@@ -343,6 +445,12 @@ class Console:
 def current_user(request: Request) -> User | None:
     user = request.scope.get("antre.user")
     return user if isinstance(user, User) else None
+
+
+def current_session(request: Request) -> str:
+    """The id of the request's live session ("" when signed out)."""
+    sid = request.scope.get("antre.session")
+    return sid if isinstance(sid, str) else ""
 
 
 def csrf_token(request: Request) -> str:
@@ -426,8 +534,10 @@ class SecurityHeaders:
 
 
 class Authenticate:
-    """Puts the signed-in account (re-read from the database at every request, so a removed
-    account or a changed password ends its sessions at once) into ``scope["antre.user"]``."""
+    """Puts the signed-in account into ``scope["antre.user"]`` (and its session id into
+    ``scope["antre.session"]``): the cookie names a server-side session, looked up in the database at
+    every request, so signing out, a removed account, a changed password or the session's end count at
+    once, wherever a copy of the cookie is."""
 
     def __init__(self, app: ASGIApp, console: Console) -> None:
         self.app, self.console = app, console
@@ -435,13 +545,14 @@ class Authenticate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             session = scope.get("session") or {}
-            name, stamp = session.get("user"), session.get("stamp")
-            user = self.console.accounts.get(name) if isinstance(name, str) else None
-            if user is not None and stamp == user.stamp:
+            sid = session.get("sid")
+            user = self.console.accounts.session_user(sid) if isinstance(sid, str) else None
+            if user is not None and session.get("user") == user.name:
                 scope["antre.user"] = user
-            elif name is not None:
-                session.pop("user", None)
-                session.pop("stamp", None)
+                scope["antre.session"] = sid
+            elif sid is not None or "user" in session:
+                for key in ("sid", "user", "stamp"):
+                    session.pop(key, None)
         await self.app(scope, receive, send)
 
 
@@ -469,9 +580,9 @@ def build_app(console: Console) -> Starlette:
                         return RedirectResponse(f"/login?next={request.url.path}", 303)
                     return _refuse(request, "Sesi berakhir: silakan masuk lagi.", 401)
                 if roles is not None and user.role not in roles:
-                    console.accounts.journal(user.name, client_addr(request), "refused", request.url.path)
-                    log.warning("refused %s %s to %s (%s)", request.method, request.url.path, user.name,
-                                user.role.value)
+                    if console.accounts.journal_burst(user.name, client_addr(request), "refused", request.url.path):
+                        log.warning("refused %s %s to %s (%s)", request.method, request.url.path, user.name,
+                                    user.role.value)
                     return _refuse(request, f"Halaman ini bukan untuk peran {ROLE_NAMES[user.role]}.", 403)
                 try:
                     return await handler(request)
@@ -505,6 +616,7 @@ def build_app(console: Console) -> Starlette:
         return console.page(request, "login.html", next=_safe_next(request.query_params.get("next", "")))
 
     async def login(request: Request) -> Response:
+        """A sign-in, within the limits of :mod:`antre.console.signin` (reserved before the hash)."""
         try:
             fields = await forms.read_form(request)
             check_csrf(request, fields)
@@ -512,30 +624,53 @@ def build_app(console: Console) -> Starlette:
             password = fields.get("password", "")
         except FormError as exc:
             return console.page(request, "login.html", status=exc.status, error=exc.text, next="")
+        shown = name[:32]  # the name stays in the field after a refusal (the password never does)
         addr = client_addr(request)
-        keys = [f"user:{name}", f"addr:{addr}"]
         wall = time.monotonic()
-        wait = console.limiter.blocked_for(keys, wall)
-        if wait > 0:
-            console.accounts.journal(name, addr, "login_blocked")
-            log.warning("sign-in of %r from %s refused: too many failed attempts", name, addr)
-            return console.page(request, "login.html", status=429, next="",
-                                error=f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam "
-                                      f"{int(wait) + 1} detik.")
-        user = await asyncio.to_thread(console.accounts.authenticate, name, password)
+        gate = console.gate
+        known = gate.needs_known_address(name, wall) and console.accounts.known_address(name, addr)
+        admitted = gate.reserve(name, addr, wall, known_address=known)
+        if isinstance(admitted, Refusal):
+            return _login_refused(request, name, addr, admitted, shown, fields)
+        try:
+            async with console.hash_slots:
+                user = await asyncio.to_thread(console.accounts.authenticate, name, password)
+        except BaseException:
+            gate.abandoned(admitted)
+            raise
         if user is None:
-            console.limiter.failed(keys, wall)
+            gate.failed(admitted, time.monotonic())
             console.accounts.journal(name, addr, "login_failed")
             log.warning("failed sign-in of %r from %s", name, addr)
-            return console.page(request, "login.html", status=401, next="",
-                                error="Nama akun atau kata sandi salah.")
-        console.limiter.succeeded(f"user:{name}")
+            return console.page(request, "login.html", status=401, next=_safe_next(fields.get("next", "")),
+                                account=shown, error="Nama akun atau kata sandi salah.")
+        gate.succeeded(admitted)
         request.session.clear()
-        request.session.update({"user": user.name, "stamp": user.stamp, "csrf": secrets.token_urlsafe(32)})
+        sid = console.accounts.open_session(user, addr, console.config.console.session_hours * 3600)
+        request.session.update({"sid": sid, "user": user.name, "csrf": secrets.token_urlsafe(32)})
         console.accounts.journal(user.name, addr, "login")
         log.info("%s (%s) signed in from %s", user.name, user.role.value, addr)
         target = _safe_next(fields.get("next", ""))
         return RedirectResponse(target or "/", 303)
+
+    def _login_refused(request: Request, name: str, addr: str, refusal: Refusal, shown: str,
+                       fields: dict[str, str]) -> Response:
+        if refusal.verdict is Verdict.BUSY:
+            what = "login_busy"
+            error = "Konsol sedang sibuk memeriksa banyak percobaan masuk. Coba lagi beberapa detik lagi."
+        else:
+            what = "login_blocked"
+            error = (f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {int(refusal.wait_s) + 1} detik"
+                     + (" (atau dari komputer tempat akun ini biasa masuk)." if refusal.scope == "account" else "."))
+        # one journal row and one log line per burst, whatever the flood (its row counts the rest); a busy
+        # console is one row per address, whichever names it was sent
+        who = "-" if refusal.verdict is Verdict.BUSY else name
+        if console.accounts.journal_burst(who, addr, what, f"batas: {refusal.scope}"):
+            log.warning("sign-in of %r from %s refused (%s, %s): %s", name, addr, refusal.verdict.value,
+                        refusal.scope, "too many tries at once" if refusal.verdict is Verdict.BUSY
+                        else "too many failed attempts")
+        return console.page(request, "login.html", status=429, next=_safe_next(fields.get("next", "")),
+                            account=shown, error=error)
 
     async def logout(request: Request) -> Response:
         user = current_user(request)
@@ -544,6 +679,10 @@ def build_app(console: Console) -> Starlette:
             check_csrf(request, fields)
         except FormError as exc:
             return _refuse(request, exc.text, exc.status)
+        sid = current_session(request)
+        if sid:
+            console.accounts.end_session(sid)  # a copy of the cookie is worth nothing from now on
+            console.changes.bump()  # its open live pages end at their next look
         if user is not None:
             console.accounts.journal(user.name, client_addr(request), "logout")
         request.session.clear()
@@ -553,7 +692,7 @@ def build_app(console: Console) -> Starlette:
 
     @needs(SITE_ROLES)
     async def site_page(request: Request) -> Response:
-        return console.page(request, "site.html", fragment=console.site_fragment())
+        return console.page(request, "site.html", fragment=console.site_fragment(), stream="/sse/site")
 
     @needs(None)
     async def counter_index(request: Request) -> Response:
@@ -593,7 +732,8 @@ def build_app(console: Console) -> Starlette:
     async def counter_page(request: Request) -> Response:
         _, gerai = _gerai_for(request)
         return console.page(request, "counter.html", gerai=console.config.gerai[gerai],
-                            state=console.counter_fragment(gerai), actions=_actions(request, gerai))
+                            state=console.counter_fragment(gerai), actions=_actions(request, gerai),
+                            stream=f"/sse/counter/{gerai}")
 
     @needs(None)
     async def counter_act(request: Request) -> Response:
@@ -641,15 +781,17 @@ def build_app(console: Console) -> Starlette:
             return m.Done(id=cid, expect=expect)
         if action == "resume":
             return m.Resume(id=cid)
-        if action == "pause":
-            reason = forms.text(fields, "reason", "Alasan istirahat", min_len=3, required=True)
+        if action == "pause":  # the reason shows on the lobby screen
+            reason = forms.text(fields, "reason", "Alasan istirahat", min_len=3, required=True, reason=True,
+                                lobby=True)
             return m.Pause(id=cid, reason=reason)
         if action == "transfer":
             service = forms.choice(fields, "service", "Layanan tujuan", set(console.config.services))
             note = forms.text(fields, "note", "Catatan", max_len=200)
             return m.Transfer(id=cid, service=service, note=note, expect=expect)
         if action == "reprint":  # on this counter's printer; the number typed, else the one being served
-            number = forms.ticket_number(fields, "ticket", "Nomor yang dicetak ulang", optional=True)
+            number = forms.ticket_number(fields, "ticket", "Nomor yang dicetak ulang", optional=True,
+                                         config=console.config)
             if number is None and expect is not None:  # the one on the screen when it was clicked
                 number = None if expect == "-" else expect
             elif number is None:
@@ -658,13 +800,18 @@ def build_app(console: Console) -> Starlette:
             if number is None:
                 raise FormError("Isi nomor antrean yang dicetak ulang (gerai ini sedang tidak melayani nomor).")
             return m.Reprint(id=cid, ticket=number)
-        ticket = forms.ticket_number(fields, "ticket", "Nomor antrean")
-        reason = forms.text(fields, "reason", "Alasan panggilan di luar urutan", min_len=3, required=True)
+        ticket = forms.ticket_number(fields, "ticket", "Nomor antrean", config=console.config)
+        reason = forms.text(fields, "reason", "Alasan panggilan di luar urutan", min_len=3, required=True,
+                            reason=True)
         return m.CallTicket(id=cid, ticket=ticket, reason=reason, expect=expect)
 
     async def _send(user: User, gerai: str | None, command: m.ConsoleAction, cid: str) -> tuple[str, bool]:
-        if console.link is None:
-            return "Konsol tidak terhubung ke broker.", False
+        if console.link is None or not console.link.connected:
+            # answered at once: the console knows it cannot reach the central now (nothing was sent)
+            log.warning("%s by %s at %s not sent: the console has no broker", type(command).__name__, user.name,
+                        gerai or "-")
+            return ("Konsol tidak terhubung ke broker MQTT: perintah TIDAK dikirim. Tunggu sampai tanda "
+                    "merah di atas hilang, lalu coba lagi (atau pakai tombol fisik gerai)."), False
         try:
             reply = await console.link.send(user.name, user.role.value, gerai, command, cid)
         except NoReply:
@@ -678,6 +825,7 @@ def build_app(console: Console) -> Starlette:
     @needs(DAY_ROLES)
     async def day_page(request: Request) -> Response:
         return console.page(request, "day.html", fragment=console.day_fragment(), nonce=secrets.token_hex(8),
+                            stream="/sse/day",
                             services=list(console.config.services.values()),
                             message=console.live.message)
 
@@ -696,7 +844,7 @@ def build_app(console: Console) -> Starlette:
         command: m.ConsoleAction
         if action == "stop_issuing":
             service = forms.choice(fields, "service", "Layanan", services)
-            reason = forms.text(fields, "reason", "Alasan", min_len=3, required=True)
+            reason = forms.text(fields, "reason", "Alasan", min_len=3, required=True, reason=True, lobby=True)
             command = m.StopIssuing(id=cid, service=service, reason=reason)
         elif action == "resume_issuing":
             command = m.ResumeIssuing(id=cid, service=forms.choice(fields, "service", "Layanan", services))
@@ -705,7 +853,7 @@ def build_app(console: Console) -> Starlette:
             quota = forms.number(fields, "quota", "Kuota hari ini", low=0, high=100000, optional=True)
             command = m.SetQuota(id=cid, service=service, quota=quota)
         else:
-            command = m.LobbyMessage(id=cid, text=forms.text(fields, "text", "Pesan lobi", max_len=200))
+            command = m.LobbyMessage(id=cid, text=forms.text(fields, "text", "Pesan lobi", max_len=200, lobby=True))
         text, ok = await _send(user, None, command, cid)
         flash(request, text, ok)
         return RedirectResponse("/day", 303)
@@ -719,6 +867,7 @@ def build_app(console: Console) -> Starlette:
         may = _may_bundle(request)
         config = console.config
         return console.page(request, "fleet.html", fragment=console.fleet_fragment(may), may_bundle=may,
+                            stream="/sse/fleet",
                             bundle_devices=bundles.devices(config) if may else [],
                             kiosk_services={k: bundles.kiosk_services(config, k) for k in config.kiosks},
                             displays=bundles.DISPLAYS, public_displays=bundles.PUBLIC_DISPLAYS)
@@ -734,7 +883,8 @@ def build_app(console: Console) -> Starlette:
         body = await asyncio.to_thread(bundles.make, console.config, console.credentials_path, wanted)
         what = "device file" if wanted.format == "toml" else "QR code"
         console.accounts.journal(user.name, client_addr(request), "bundle",
-                                 f"{wanted.role} {wanted.device} {what}")
+                                 f"{wanted.role} {wanted.device} "
+                                 f"{'berkas perangkat' if wanted.format == 'toml' else 'kode QR'}")
         log.warning("%s (%s) took the provisioning bundle of %s %s (%s) from %s: it holds that device's secret",
                     user.name, user.role.value, wanted.role, wanted.device, what, client_addr(request))
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -746,33 +896,55 @@ def build_app(console: Console) -> Starlette:
 
     @needs(frozenset({Role.ADMIN}))
     async def accounts_page(request: Request) -> Response:
-        return console.page(request, "accounts.html", users=console.accounts.users(),
-                            journal=console.accounts.journal_entries(100))
+        """The accounts and the access journal, newest first, a page at a time (``?sebelum=<row>``)."""
+        raw = request.query_params.get("sebelum", "")
+        before = int(raw) if re.fullmatch(r"[0-9]{1,12}", raw) else None
+        rows = console.accounts.journal_entries(JOURNAL_PAGE + 1, before)
+        older = rows[JOURNAL_PAGE - 1].id if len(rows) > JOURNAL_PAGE else None
+        return console.page(request, "accounts.html", users=console.accounts.users(), journal=rows[:JOURNAL_PAGE],
+                            older=older, paged=before is not None, journal_names=JOURNAL_NAMES)
 
     # -------------------------------------------------------------- server-sent events
 
     def _stream(request: Request, event: str, render: Callable[[], str]) -> Response:
+        """A page's live stream: its fragment (event ``<page>``) whenever it changes, and the broker
+        banner (event ``link``) whenever the console's own connection changes.  The session is looked up
+        again before every push (and at least every :data:`SSE_PING_S`): signing out, a removed
+        account, a new password or the session's end stop the stream at once."""
         page = event  # the SSE event is named after its page
         user = current_user(request)
+        sid = current_session(request)
         assert user is not None
+        if not console.streams.open(sid, user.name):
+            if console.accounts.journal_burst(user.name, client_addr(request), "stream_refused", request.url.path):
+                log.warning("refused a live page of %s from %s: too many open (%d in all)", user.name,
+                            client_addr(request), console.streams.total)
+            return PlainTextResponse("Terlalu banyak halaman langsung terbuka: tutup beberapa tab.", 429)
 
         async def events() -> AsyncIterator[dict[str, str]]:
-            last = ""
+            last = banner = ""  # the first look pushes both (the page may be older than the stream)
             seen = -1
-            checked = time.monotonic()
-            while True:
-                await console.changes.wait(page, seen, SSE_PING_S)
-                seen = console.changes.version(page)
-                if time.monotonic() - checked > 30:  # a removed account or a new password ends the stream
-                    checked = time.monotonic()
-                    fresh = console.accounts.get(user.name)
-                    if fresh is None or fresh.stamp != user.stamp:
+            try:
+                while not console.closing.is_set():
+                    await console.changes.wait(page, seen, SSE_PING_S)
+                    if console.closing.is_set():
                         return
-                html = render()
-                if html != last:
-                    last = html
-                    yield {"event": event, "data": html}
-                await asyncio.sleep(PUSH_MIN_INTERVAL)
+                    seen = console.changes.version(page)
+                    fresh = console.accounts.session_user(sid)
+                    if fresh is None or fresh.stamp != user.stamp:
+                        log.info("the live page of %s ended: its session is over", user.name)
+                        return
+                    now_banner = console.link_banner()
+                    if now_banner != banner:
+                        banner = now_banner
+                        yield {"event": "link", "data": banner}
+                    html = render()
+                    if html != last:
+                        last = html
+                        yield {"event": event, "data": html}
+                    await asyncio.sleep(PUSH_MIN_INTERVAL)
+            finally:
+                console.streams.close(sid, user.name)
 
         return EventSourceResponse(events(), ping=SSE_PING_S, headers={"Cache-Control": "no-store"})
 

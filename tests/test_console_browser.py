@@ -502,9 +502,10 @@ def test_a_technician_downloads_a_devices_bundle_and_staff_are_refused(stack: Co
     admin = stack.page("ani")
     admin.goto(stack.console.url + "/accounts")
     journal = admin.inner_text("#journal")
-    assert re.search(r"teguh\s.*bundle\s+gerai g1 device file", journal), journal
-    assert re.search(r"teguh\s.*bundle\s+gerai g1 QR code", journal), journal
-    assert re.search(r"siti\s.*refused\s+/fleet/bundle", journal), journal
+    # in Indonesian, each kind with its code beside it for the technician
+    assert re.search(r"teguh\s.*mengunduh bundel perangkat bundle\s+gerai g1 berkas perangkat", journal), journal
+    assert re.search(r"teguh\s.*bundle\s+gerai g1 kode QR", journal), journal
+    assert re.search(r"siti\s.*ditolak: bukan haknya refused\s+/fleet/bundle", journal), journal
     admin.context.close()
 
 

@@ -19,7 +19,10 @@ def register(tree: CommandTree) -> None:
         "console run", _run, help="serve the operations console of a site (until SIGTERM)",
         description="Serve the web console: it reads the site from MQTT as console.<id> and the day's figures "
         "from the event log (read-only), and sends every action as a command to the central naming the user. "
-        "Logs 'antre console ready' with its address once it serves.",
+        "Logs 'antre console ready' with its address once it serves. HTTPS and the other web settings live in "
+        "the site file's [console] section (bind, port, certfile, keyfile, session_hours, login_attempts, "
+        "login_window_s), not on this command line. It refuses to start (exit 4) while another console serves "
+        "with the same [console] id.",
         uses={"config": SITE_FILE.required(), "broker_host": BROKER_HOST, "broker_port": BROKER_PORT,
               "credentials": CREDENTIALS,
               "bind": Use(help="the address the console listens on", shown_default="console.bind of the site file")},

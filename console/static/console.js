@@ -1,6 +1,35 @@
-// antre operations console: keyboard shortcuts of the counter terminal, and the CSRF token on
-// every htmx request.  No polling: the pages are updated by server-sent events (htmx sse extension).
+// antre operations console: keyboard shortcuts of the counter terminal, the CSRF token on every
+// htmx request, and what the page says when the console itself does not answer (its live stream
+// broke, a request failed or timed out).  No polling: the pages are updated by server-sent events
+// (htmx sse extension), which reconnect by themselves.
 "use strict";
+function consoleDown(down) {
+  var banner = document.getElementById("console-banner");
+  if (banner) { banner.hidden = !down; }
+  document.body.classList.toggle("console-down", down);
+}
+function requestFailed(event) {
+  // a click that got no answer: say so where the answer would have been
+  var elt = event.detail && event.detail.elt;
+  var box = (elt && elt.closest && elt.closest("#counter-actions")) ? document.getElementById("reply") : null;
+  box = box || document.getElementById("flash");
+  if (!box) { return; }
+  var p = document.createElement("p");
+  p.className = "flash bad";
+  p.setAttribute("role", "alert");
+  p.id = "no-answer";
+  p.textContent = "Konsol tidak menjawab: perintah mungkin tidak terkirim. Periksa keadaan gerai, lalu coba lagi " +
+    "(atau pakai tombol fisik).";
+  box.replaceChildren(p);
+  consoleDown(true);
+}
+document.addEventListener("htmx:sseError", function () { consoleDown(true); });
+document.addEventListener("htmx:sseOpen", function () { consoleDown(false); });
+document.addEventListener("htmx:sendError", requestFailed);
+document.addEventListener("htmx:timeout", requestFailed);
+document.addEventListener("htmx:afterRequest", function (event) {
+  if (event.detail && event.detail.xhr && event.detail.xhr.status > 0) { consoleDown(false); }
+});
 document.addEventListener("htmx:configRequest", function (event) {
   var token = document.body.getAttribute("data-csrf");
   if (token) { event.detail.headers["X-CSRF-Token"] = token; }
