@@ -295,7 +295,7 @@ def make_console(config: SiteConfig, *, host: str | None = None, port: int | Non
 
 def check_console_id(config: SiteConfig, *, host: str | None = None, port: int | None = None,
                      credentials_path: str | None = None, wait_renewal: float = PRESENCE_RENEW_S * 1.5,
-                     connect_timeout: float = 10.0) -> None:
+                     connect_timeout: float = 5.0) -> None:
     """Refuse (:class:`ConsoleIdTaken`) when another console serves as ``console.<id>``: it renews
     its retained presence every :data:`PRESENCE_RENEW_S` seconds.  Read as ``monitor.central``, the
     site's read-only identity, so the live console's connection is left alone.  When the broker

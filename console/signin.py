@@ -14,7 +14,9 @@ limits at once, so tries sent in parallel are counted as they arrive, not after 
   ``login_window_s / login_attempts`` for the whole account (a slow backoff, never a lock).
 * **in flight**: at most :data:`PER_ADDRESS_IN_FLIGHT` tries of one address are checked at once,
   at most :data:`HASH_SLOTS` hashes run at once and :data:`HASH_QUEUE` wait: any more are answered
-  429 at once, without hashing (a flood cannot queue a real sign-in behind it for long).
+  429 at once, without hashing.  A try from an address with no failure in the window (a person at
+  their PC, not a flood, whose every try fails) has :data:`CLEAN_QUEUE` more places and goes ahead
+  of the others for the next free slot (:class:`HashSlots`): a flood cannot keep a real sign-in out.
 
 Failures are forgotten after the window; a successful sign-in forgets the failures of its account
 from its address (the account's total stays: a guessing campaign goes on counting).  Nothing here touches the database: :class:`SignInGate` is plain data, used
@@ -23,6 +25,7 @@ on the web server's event loop.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +34,8 @@ from dataclasses import dataclass, field
 HASH_SLOTS = 2
 #: tries waiting for a hash slot; one more is answered "busy" at once
 HASH_QUEUE = 8
+#: more places in the queue for tries from addresses with no failure in the window (they go first)
+CLEAN_QUEUE = 4
 #: tries of one address being checked at once
 PER_ADDRESS_IN_FLIGHT = 2
 #: the address limit and the account ceiling, as multiples of ``login_attempts``
@@ -64,6 +69,7 @@ class Reservation:
     name: str
     addr: str
     guarded: bool
+    clean: bool = False  #: the address had no failure in the window: its hash goes first
 
 
 @dataclass
@@ -104,7 +110,8 @@ class SignInGate:
                 return Refusal(Verdict.BLOCKED, max(wait, 1.0), scope)
         if self.in_flight.get(address, 0) >= PER_ADDRESS_IN_FLIGHT:
             return Refusal(Verdict.BUSY, 1.0, "in-flight")
-        if self.waiting >= HASH_SLOTS + HASH_QUEUE:
+        clean = self._count(address, now)[0] == 0
+        if self.waiting >= HASH_SLOTS + HASH_QUEUE + (CLEAN_QUEUE if clean else 0):
             return Refusal(Verdict.BUSY, 1.0, "slots")
         total, _ = self._count(account, now)
         guarded = total + self.in_flight.get(account, 0) >= self.attempts * ACCOUNT_FACTOR
@@ -118,7 +125,7 @@ class SignInGate:
         for key in (pair, address, account):
             self.in_flight[key] = self.in_flight.get(key, 0) + 1
         self.waiting += 1
-        return Reservation(name, addr, guarded)
+        return Reservation(name, addr, guarded, clean)
 
     def needs_known_address(self, name: str, now: float) -> bool:
         """Is the account past its ceiling (so the caller must look up whether the address is known)?"""
@@ -153,3 +160,38 @@ class SignInGate:
     def abandoned(self, r: Reservation) -> None:
         """The try was never checked (the request went away): it counts for nothing."""
         self._release(r)
+
+
+class HashSlots:
+    """At most ``slots`` password hashes at once; a waiting try from a clean address (see
+    :class:`Reservation`) gets the next free slot before the others.  Use on one event loop."""
+
+    def __init__(self, slots: int = HASH_SLOTS) -> None:
+        self.free = slots
+        self._first: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, first: bool) -> None:
+        if self.free > 0 and not self._first and not self._others:
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._first if first else self._others
+        queue.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the slot was handed over as we were cancelled: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._first, self._others):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the slot goes straight to it
+                    return
+        self.free += 1

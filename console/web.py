@@ -48,7 +48,7 @@ from antre.console.forms import FormError
 from antre.console.history import LogFigures
 from antre.console.link import ConsoleLink, NoReply
 from antre.console.live import ALL_PAGES, QUEUE_PAGES, LiveSite, printer_name
-from antre.console.signin import HASH_SLOTS, Refusal, SignInGate, Verdict
+from antre.console.signin import HashSlots, Refusal, SignInGate, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Console:
         self.tls = tls
         self.changes = Changes()
         self.gate = SignInGate(config.console.login_attempts, config.console.login_window_s)
-        self.hash_slots = asyncio.Semaphore(HASH_SLOTS)
+        self.hash_slots = HashSlots()
         self.streams = StreamCount()
         #: set when the server stops: live pages end their streams (a clean end, no cancelled task)
         self.closing = asyncio.Event()
@@ -633,11 +633,17 @@ def build_app(console: Console) -> Starlette:
         if isinstance(admitted, Refusal):
             return _login_refused(request, name, addr, admitted, shown, fields)
         try:
-            async with console.hash_slots:
-                user = await asyncio.to_thread(console.accounts.authenticate, name, password)
+            await console.hash_slots.acquire(first=admitted.clean)
         except BaseException:
             gate.abandoned(admitted)
             raise
+        try:
+            user = await asyncio.to_thread(console.accounts.authenticate, name, password)
+        except BaseException:
+            gate.abandoned(admitted)
+            raise
+        finally:
+            console.hash_slots.release()
         if user is None:
             gate.failed(admitted, time.monotonic())
             console.accounts.journal(name, addr, "login_failed")

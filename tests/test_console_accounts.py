@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from antre.console.accounts import KEEP_DAYS, KEEP_ROWS, AccountError, Accounts
-from antre.console.signin import ACCOUNT_FACTOR, HASH_QUEUE, HASH_SLOTS, Refusal, Reservation, SignInGate, Verdict
+from antre.console.signin import (ACCOUNT_FACTOR, CLEAN_QUEUE, HASH_QUEUE, HASH_SLOTS, Refusal, Reservation,
+                                  SignInGate, Verdict)
 
 
 @pytest.fixture
@@ -104,12 +105,17 @@ def test_tries_in_flight_count_against_the_limit() -> None:
         got = gate.reserve("ani", f"10.0.0.{i // 2}", 0.0, known_address=False)  # two at a time per address
         if isinstance(got, Reservation):
             admitted.append(got)
-    assert len(admitted) == HASH_SLOTS + HASH_QUEUE  # the rest: busy, without a hash
+    # addresses that never failed: the queue and its places kept for them; the rest: busy, without a hash
+    assert len(admitted) == HASH_SLOTS + HASH_QUEUE + CLEAN_QUEUE and all(r.clean for r in admitted)
     refused = gate.reserve("ani", "10.0.0.99", 0.0, known_address=False)
     assert isinstance(refused, Refusal) and refused.verdict is Verdict.BUSY
     for r in admitted:
         gate.failed(r, 1.0)
     assert gate.waiting == 0 and not gate.in_flight
+    # the same addresses, now with failures: the ordinary queue only
+    again = [gate.reserve(f"u{i}", f"10.0.0.{i // 2}", 2.0, known_address=False) for i in range(14)]
+    dirty = [r for r in again if isinstance(r, Reservation)]
+    assert len(dirty) == HASH_SLOTS + HASH_QUEUE and not any(r.clean for r in dirty)
 
 
 @settings(max_examples=200, deadline=None)
@@ -176,3 +182,33 @@ def test_console_run_help_says_where_tls_is_set() -> None:
                          check=True).stdout
     flat = " ".join(out.split())
     assert "[console] section" in flat and "certfile" in flat and "keyfile" in flat
+
+
+def test_a_clean_address_gets_the_next_hash_slot_first() -> None:
+    from antre.console.signin import HashSlots
+
+    async def run() -> list[str]:
+        slots = HashSlots(1)
+        order: list[str] = []
+        await slots.acquire(first=False)  # a hash is running
+
+        async def wait(name: str, first: bool) -> None:
+            await slots.acquire(first)
+            order.append(name)
+            await asyncio.sleep(0)
+            slots.release()
+
+        tasks = [asyncio.create_task(wait(f"flood{i}", False)) for i in range(5)]
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(wait("person", True)))
+        cancelled = asyncio.create_task(wait("gone", True))
+        await asyncio.sleep(0)
+        cancelled.cancel()  # a request that went away gives its place up
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.gather(*tasks)
+        assert slots.free == 1
+        return order
+
+    order = asyncio.run(run())
+    assert order[0] == "person" and "gone" not in order and len(order) == 6

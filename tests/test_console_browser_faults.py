@@ -3,7 +3,8 @@ Mosquitto, the real central and ``antre console run`` as processes, simulated de
 
 - every page fits a tablet (800x1280 and 1024x600): wide tables scroll in their own box, the page
   never scrolls sideways; screenshots are kept in ``var/console-screenshots/`` and were looked at;
-- technicians see no "Terminal gerai" link; a failed sign-in keeps the name typed;
+- technicians see no "Terminal gerai" link; the fleet's badge counts alarms, not warnings; a failed
+  sign-in keeps the name typed;
 - the counter page says whether the queue server (central) is online;
 - the broker going down: open pages say so at once (pushed, no reload), no device is shown OFFLINE
   for it, an action is answered at once; back when the broker is;
@@ -137,6 +138,16 @@ def test_technicians_see_no_counter_terminal_link(faults: Faults) -> None:
     page.context.close()
     page = faults.page("siti")
     assert "Terminal gerai" in page.inner_text("header nav")
+    page.context.close()
+
+
+def test_the_fleet_badge_counts_alarms_not_warnings(faults: Faults) -> None:
+    """Gerai g05 to g13 were never seen (warnings): the badge says 0 alarms and the warnings apart."""
+    from playwright.sync_api import expect
+
+    page = faults.page("teguh")
+    expect(page.locator("#warning-count")).to_contain_text("peringatan")
+    expect(page.locator("#alarm-count")).to_have_text("0")
     page.context.close()
 
 
