@@ -21,7 +21,6 @@ tests skip, or fail when ANTRE_REQUIRE_ALL is set (CI).  No browser is downloade
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -42,20 +41,14 @@ except ImportError:  # pragma: no cover - the dev extra installs it; the fixture
 from antre.broker.wire import messages as m
 from antre.broker.wire.topics import Channel, Role
 from antre.sim.procs import ConsoleProc
+from tests.browser import CHROMIUM, add_account, launch, playwright, require, sign_in
 from tests.conftest import ROOT
 from tests.harness import Device, Site, free_port, running_site, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "var" / "console-screenshots"
 PASSWORDS = {"ani": "admin-ani-123", "rina": "supervisor-rina", "teguh": "teknisi-teguh", "siti": "petugas-siti",
              "sari": "petugas-sari"}
 
-
-def _require(condition: bool, what: str) -> None:
-    if not condition:
-        if os.environ.get("ANTRE_REQUIRE_ALL"):
-            pytest.fail(f"{what} is required (ANTRE_REQUIRE_ALL is set)")
-        pytest.skip(f"{what} is not installed")
 
 
 @dataclass
@@ -83,11 +76,7 @@ class ConsoleSite:
         page = context.new_page()
         page.set_default_timeout(10000)
         if user is not None:
-            page.goto(self.console.url + "/login")
-            page.fill("input[name=name]", user)
-            page.fill("input[name=password]", PASSWORDS[user])
-            with page.expect_navigation():
-                page.click("button[type=submit]")
+            sign_in(page, self.console.url, user, PASSWORDS[user])
         return page
 
 
@@ -110,20 +99,14 @@ def _edge(site: Site, gerai: str) -> Any:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
-    _require(Path(CHROMIUM).exists(), "Debian's chromium (/usr/bin/chromium)")
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        _require(False, "playwright (pip)")
+    sync_playwright, expect = playwright()
     directory = tmp_path_factory.mktemp("console")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with running_site("mosquitto", directory, central={"call_guard_s": 0}) as run:
         site = run.site
         for name, role, gerai in (("ani", "admin", ""), ("rina", "supervisor", ""), ("teguh", "technician", ""),
                                   ("siti", "staff", "g1"), ("sari", "staff", "g4")):
-            subprocess.run([sys.executable, "-m", "antre", "console", "user", "add", name, "--role", role,
-                            "--gerai", gerai, "--password-stdin", "--config", str(site.config_path)],
-                           input=PASSWORDS[name] + "\n", text=True, check=True, capture_output=True)
+            add_account(site.config_path, name, role, PASSWORDS[name], gerai)
         console = ConsoleProc(site, free_port())
         console.start()
         edges: dict[str, Any] = {}
@@ -135,7 +118,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
             kiosk.link.publish(kiosk.topics.kiosk("k1", Channel.PRESENCE), _encode(
                 m.Presence(role="kiosk", device="k1", online=True, version="test", ts=time.time())), retain=True)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                browser = launch(pw)
                 expect.set_options(timeout=10000)
                 try:
                     yield ConsoleSite(site, console, edges, kiosk, browser)
@@ -510,9 +493,7 @@ def test_a_technician_downloads_a_devices_bundle_and_staff_are_refused(stack: Co
 
 
 def test_a_removed_account_is_signed_out_at_once(stack: ConsoleSite) -> None:
-    subprocess.run([sys.executable, "-m", "antre", "console", "user", "add", "tmp-user", "--role", "supervisor",
-                    "--password-stdin", "--config", str(stack.site.config_path)], input="sementara-123\n",
-                   text=True, check=True, capture_output=True)
+    add_account(stack.site.config_path, "tmp-user", "supervisor", "sementara-123")
     PASSWORDS["tmp-user"] = "sementara-123"
     page = stack.page("tmp-user")
     assert page.url.endswith("/site")
@@ -545,7 +526,7 @@ def test_sign_in_is_rate_limited(stack: ConsoleSite) -> None:
 
 
 def test_chromium_is_debians_and_no_browser_was_downloaded() -> None:
-    _require(Path(CHROMIUM).exists(), "Debian's chromium (/usr/bin/chromium)")
+    require(Path(CHROMIUM).exists(), "Debian's chromium (/usr/bin/chromium)")
     assert shutil.which("chromium") or Path(CHROMIUM).exists()
     cache = Path.home() / ".cache" / "ms-playwright"
     assert not any(cache.glob("chromium-*")) if cache.exists() else True

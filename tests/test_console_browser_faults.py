@@ -14,12 +14,9 @@ Mosquitto, the real central and ``antre console run`` as processes, simulated de
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +27,8 @@ from antre.sim import procs
 from antre.sim.sitefiles import SiteFiles
 from tests.conftest import ROOT
 from tests.harness import Device, Site, Stack, free_port, require_mosquitto, wait_for
-from tests.test_console_browser import CHROMIUM, SCREENSHOTS, _require
+from tests.browser import add_account, launch, playwright, sign_in
+from tests.test_console_browser import SCREENSHOTS
 
 PASSWORDS = {"ani": "admin-ani-123", "rina": "supervisor-rina", "teguh": "teknisi-teguh", "siti": "petugas-siti"}
 TABLETS = {"tab800x1280": (800, 1280), "tab1024x600": (1024, 600)}
@@ -52,21 +50,13 @@ class Faults:
         page = context.new_page()
         page.set_default_timeout(10000)
         if user is not None:
-            page.goto(self.console.url + "/login")
-            page.fill("input[name=name]", user)
-            page.fill("input[name=password]", PASSWORDS[user])
-            with page.expect_navigation():
-                page.click("button[type=submit]")
+            sign_in(page, self.console.url, user, PASSWORDS[user])
         return page
 
 
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
-    _require(Path(CHROMIUM).exists(), "Debian's chromium (/usr/bin/chromium)")
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        _require(False, "playwright (pip)")
+    sync_playwright, expect = playwright()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     require_mosquitto()
     import tomllib
@@ -78,9 +68,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
     with procs.running_site("mosquitto", directory, site=site, report=print) as stack:
         for name, role, gerai in (("ani", "admin", ""), ("rina", "supervisor", ""), ("teguh", "technician", ""),
                                   ("siti", "staff", "g01")):
-            subprocess.run([sys.executable, "-m", "antre", "console", "user", "add", name, "--role", role,
-                            "--gerai", gerai, "--password-stdin", "--config", str(stack.site.config_path)],
-                           input=PASSWORDS[name] + "\n", text=True, check=True, capture_output=True)
+            add_account(stack.site.config_path, name, role, PASSWORDS[name], gerai)
         console = ConsoleProc(stack.site, free_port())
         console.start()
         devices: list[Device] = []
@@ -89,7 +77,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
             devices = [Device(stack.site, Role.GERAI, g) for g in ("g01", "g02", "g03", "g04")]
             devices.append(Device(stack.site, Role.KIOSK, "kiosk-1"))
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                browser = launch(pw)
                 expect.set_options(timeout=10000)
                 try:
                     yield Faults(stack, console, browser, devices)

@@ -18,8 +18,6 @@ import datetime as dt
 import io
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,19 +30,12 @@ from antre.sim import procs
 from antre.sim.morning import run_morning
 from antre.sim.procs import ConsoleProc
 from antre.sim.sitefiles import SiteFiles, example_site
+from tests.browser import add_account, launch, playwright, sign_in
 from tests.harness import free_port, require_mosquitto
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("ANTRE_REPORT_SHOTS", "/tmp/shots-reports"))
 DEMO_DAY = dt.date(2026, 11, 20)
 PASSWORDS = {"rina": "supervisor-rina", "ani": "admin-ani-123", "siti": "petugas-siti", "teguh": "teknisi-teguh"}
-
-
-def _require(condition: bool, what: str) -> None:
-    if not condition:
-        if os.environ.get("ANTRE_REQUIRE_ALL"):
-            pytest.fail(f"{what} is required (ANTRE_REQUIRE_ALL is set)")
-        pytest.skip(f"{what} is not installed")
 
 
 @dataclass
@@ -59,21 +50,13 @@ class ReportSite:
                                            accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(20000)
-        page.goto(self.console.url + "/login")
-        page.fill("input[name=name]", user)
-        page.fill("input[name=password]", PASSWORDS[user])
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+        sign_in(page, self.console.url, user, PASSWORDS[user])
         return page
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportSite]:
-    _require(Path(CHROMIUM).exists(), "Debian's chromium (/usr/bin/chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        _require(False, "playwright (pip)")
+    sync_playwright, _ = playwright()
     require_mosquitto()
     directory = tmp_path_factory.mktemp("reports")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -84,15 +67,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportSite]:
     with procs.running_site("mosquitto", directory, site=site, report=print):
         for name, role, gerai in (("rina", "supervisor", ""), ("ani", "admin", ""), ("siti", "staff", "g01"),
                                   ("teguh", "technician", "")):
-            subprocess.run([sys.executable, "-m", "antre", "console", "user", "add", name, "--role", role,
-                            "--gerai", gerai, "--password-stdin", "--config", str(site.config_path)],
-                           input=PASSWORDS[name] + "\n", text=True, check=True, capture_output=True)
+            add_account(site.config_path, name, role, PASSWORDS[name], gerai)
         console = ConsoleProc(site, free_port())
         console.start()
         try:
             console.wait_ready()
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                browser = launch(pw)
                 try:
                     yield ReportSite(site, console, browser, report)
                 finally:

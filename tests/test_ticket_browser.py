@@ -18,8 +18,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +36,7 @@ from antre.sim import procs
 from antre.sim.procs import ConsoleProc
 from antre.sim.sitefiles import SiteFiles
 from tests.harness import Device, free_port, require_mosquitto, wait_for
-from tests.test_console_browser import CHROMIUM, _require
+from tests.browser import add_account, launch, playwright
 
 SHOTS = Path("/tmp/shots-skm")
 PHONE = {"width": 360, "height": 740}
@@ -84,11 +82,7 @@ class TicketSite:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TicketSite]:
-    _require(Path(CHROMIUM).exists(), "Debian's chromium (/usr/bin/chromium)")
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        _require(False, "playwright (pip)")
+    sync_playwright, expect = playwright()
     require_mosquitto()
     directory = tmp_path_factory.mktemp("ticket")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -97,9 +91,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TicketSite]:
                      console={"public_url": f"http://127.0.0.1:{http_port}"})
     with procs.running_site("mosquitto", directory, site=site, report=print) as run:
         name, password = SUPERVISOR
-        subprocess.run([sys.executable, "-m", "antre", "console", "user", "add", name, "--role", "supervisor",
-                        "--password-stdin", "--config", str(site.config_path)], input=password + "\n", text=True,
-                       check=True, capture_output=True)
+        add_account(site.config_path, name, "supervisor", password)
         console = ConsoleProc(site, http_port)
         console.start()
         kiosk = gerai = None
@@ -109,7 +101,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TicketSite]:
             gerai = Device(site, Role.GERAI, "g1")
             key = TicketKey(site.secrets.keys["ticket-page"], site.config.site_id)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                browser = launch(pw)
                 expect.set_options(timeout=10000)
                 try:
                     yield TicketSite(site, console, kiosk, gerai, browser, key, run.central.output)
