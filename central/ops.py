@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from antre.broker.wire import messages as m
 from antre.central.metrics import DeviceSnapshot, Metrics, MetricsServer, Snapshot
 from antre.central.runner import CentralRunner
 from antre.daemon import Notifier, Progress, Watchdog
@@ -27,7 +28,6 @@ from antre.daemon import Notifier, Progress, Watchdog
 log = logging.getLogger(__name__)
 
 #: printer states that are a fault for a technician (as the runner logs them)
-PRINTER_FAULTS = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 SNAPSHOT_EVERY_S = 1.0
 
 
@@ -73,7 +73,7 @@ def snapshot(runner: CentralRunner, now: float | None = None) -> Snapshot:
     for key, status in list(runner.devices.items()):
         role, _, device = key.partition("/")
         devices.append(DeviceSnapshot(role, device, status.online, status.printer,
-                                      status.printer in PRINTER_FAULTS))
+                                      status.printer in m.PRINTER_FAULTS))
     gate = runner.service.clock_gate
     state = getattr(gate, "state", None)
     return Snapshot(

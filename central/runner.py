@@ -49,7 +49,6 @@ BOARD_MIN_INTERVAL = 0.02
 #: Service states are recomputed this often even when no command touched them (seconds):
 #: a service opens and closes by the clock, and its estimate follows paused gerai.
 SERVICE_SWEEP_INTERVAL = 15.0
-_DOWN_STATUSES = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 
 
 @dataclass(frozen=True)
@@ -574,7 +573,7 @@ class CentralRunner:
             self._once(f"health {role}/{device}", payload, "bad health report from %s/%s: %s", role, device, exc)
             return
         status = self.devices.setdefault(f"{role}/{device}", DeviceStatus())
-        if health.printer != status.printer and health.printer in _DOWN_STATUSES:
+        if health.printer != status.printer and health.printer in m.PRINTER_FAULTS:
             log.warning("printer of %s %s: %s", role, device, health.printer)
         elif health.printer != status.printer and status.printer is not None:
             log.info("printer of %s %s: %s", role, device, health.printer)

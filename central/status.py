@@ -30,7 +30,6 @@ from antre.central.config import SiteConfig
 
 EXIT_ATTENTION = 1
 EXIT_NO_BROKER = 5
-PRINTER_FAULTS = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 
 
 @dataclass
@@ -59,7 +58,7 @@ class DeviceView:
         elif not self.presence.online:
             out.append("offline")
         if self.health is not None:
-            if self.health.printer in PRINTER_FAULTS:
+            if self.health.printer in m.PRINTER_FAULTS:
                 out.append(f"printer {self.health.printer}")
             if self.health.display == "fault":
                 out.append("display fault")

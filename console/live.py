@@ -35,7 +35,6 @@ ALL_PAGES = frozenset({"site", "counter", "day", "fleet", "ticket"})
 QUEUE_PAGES = frozenset({"site", "counter", "day", "ticket"})
 NOTHING: frozenset[str] = frozenset()
 
-PRINTER_FAULTS = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 PRINTER_WARNINGS = frozenset({"paper_near_end"})
 #: a printer's status as staff and technicians read it (the device's own word in brackets)
 PRINTER_NAMES = {"ok": "siap", "paper_near_end": "kertas hampir habis", "paper_out": "kertas habis",
@@ -356,7 +355,7 @@ class LiveSite:
         elif not p.online:
             out.append(("offline", "OFFLINE: tidak terhubung ke broker", "alarm"))
         if h is not None:
-            if h.printer in PRINTER_FAULTS:
+            if h.printer in m.PRINTER_FAULTS:
                 out.append(("printer", f"printer: {printer_name(h.printer)}", "alarm"))
             elif h.printer in PRINTER_WARNINGS:
                 out.append(("printer", f"printer: {printer_name(h.printer)}", "warn"))

@@ -768,7 +768,7 @@ def build_app(console: Console) -> Starlette:
             return  # no report yet: the gerai's answer (print_ack) says how it went
         if health.printer is None:
             raise FormError(f"{console.config.gerai[gerai].name} tidak punya printer: cetak ulang di anjungan.")
-        if health.printer in ("paper_out", "cover_open", "offline", "unknown", "error"):
+        if health.printer in m.PRINTER_FAULTS:
             raise FormError(f"Printer {console.config.gerai[gerai].name} tidak siap ({health.printer}): "
                             "perbaiki dulu, lalu cetak ulang.")
 

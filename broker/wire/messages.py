@@ -163,6 +163,8 @@ class ResultCode(enum.StrEnum):
 PrinterStatus: TypeAlias = Literal[
     "ok", "paper_near_end", "paper_out", "cover_open", "offline", "unknown", "error"
 ]
+#: the printer statuses that mean it cannot print now (paper near its end still prints)
+PRINTER_FAULTS: frozenset[str] = frozenset({"paper_out", "cover_open", "offline", "unknown", "error"})
 GeraiStatus: TypeAlias = Literal["idle", "serving", "paused", "closed"]
 RoleName: TypeAlias = Literal["gerai", "kiosk", "lobby", "central", "console"]
 Part: TypeAlias = Literal["ok", "fault", "absent"]
