@@ -66,10 +66,17 @@ class _CoalescingClient(mqtt.Client):
     """
 
     inline = False
+    #: where a received MQTT 3.1.1 PUBLISH (QoS 0 or 1) goes without paho's per-message objects:
+    #: ``(topic, payload, qos, retain, mid, dup)``; None: paho's own ``on_message`` path
+    lean_message: Callable[[str, bytes, int, bool, int, bool], None] | None = None
     #: the socket :attr:`_rbuf` was read from (another one after a reconnect: the buffer starts empty)
     _rsock: Any = None
     _rbuf: bytes = b""
     _rpos = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lean_condition = threading.Condition()
 
     # --- reading: one recv per burst, not three per packet
 
@@ -98,6 +105,86 @@ class _CoalescingClient(mqtt.Client):
         self._rpos = end = min(start + bufsize, len(self._rbuf))
         return self._rbuf[start:end]
 
+    def _fill(self) -> MQTTErrorCode | None:
+        """One ``recv`` into the read buffer (when it is empty); an error code if none could be made."""
+        sock = self._sock
+        if sock is None:
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        try:
+            data = sock.recv(READ_CHUNK)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return MQTTErrorCode.MQTT_ERR_AGAIN
+        except ssl.SSLWantWriteError:
+            self._call_socket_register_write()
+            return MQTTErrorCode.MQTT_ERR_AGAIN
+        except OSError as err:
+            self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        if not data:
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        self._rsock, self._rbuf, self._rpos = sock, data, 0
+        return None
+
+    def _packet_read(self) -> MQTTErrorCode:
+        """A whole MQTT 3.1.1 PUBLISH (QoS 0 or 1) or PUBACK already in the read buffer is handled here,
+        straight from the buffer: no packet dictionary, no ``MQTTMessage``, no ``Condition``, no
+        callback lookup (the central's hot path, thousands of packets a second).  Anything else, a
+        packet split across reads included, goes through paho's own reader, which takes its bytes
+        from the same buffer."""
+        if (self.lean_message is None or self._protocol != mqtt.MQTTv311 or self._in_packet["command"] != 0
+                or self._sock is None):
+            return super()._packet_read()
+        if not self._buffered():
+            failed = self._fill()
+            if failed is not None:
+                return failed
+        buf, pos = self._rbuf, self._rpos
+        end_of_data = len(buf)
+        header = buf[pos]
+        kind = header & 0xF0
+        if kind != mqtt.PUBLISH and kind != mqtt.PUBACK:
+            return super()._packet_read()
+        length, mult, i = 0, 1, pos + 1
+        while True:
+            if i >= end_of_data or i > pos + 4:  # split across reads, or malformed: paho decides
+                return super()._packet_read()
+            byte = buf[i]
+            length += (byte & 0x7F) * mult
+            mult *= 128
+            i += 1
+            if not byte & 0x80:
+                break
+        end = i + length
+        if end > end_of_data:
+            return super()._packet_read()
+        if kind == mqtt.PUBACK:
+            if length != 2 or header != mqtt.PUBACK or self._on_publish is not None:
+                return super()._packet_read()
+            self._rpos = end
+            self._last_bytes_received = mqtt.time_func()
+            return self._puback((buf[i] << 8) | buf[i + 1])
+        qos = (header & 0x06) >> 1
+        if qos > 1 or length < 2:
+            return super()._packet_read()
+        topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
+        body = topic_end + 2 * qos
+        if topic_end == i + 2 or body > end:  # an empty topic, or one longer than the packet: paho refuses it
+            return super()._packet_read()
+        self._rpos = end
+        self._last_bytes_received = mqtt.time_func()
+        mid = (buf[topic_end] << 8) | buf[topic_end + 1] if qos else 0
+        try:
+            topic = buf[i + 2:topic_end].decode()
+        except UnicodeDecodeError:
+            self._easy_log(mqtt.MQTT_LOG_ERR, "dropped a PUBLISH on a topic with invalid UTF-8: %r",
+                           buf[i + 2:topic_end])
+            topic = None
+        if topic is not None:
+            self.lean_message(topic, buf[body:end], qos, bool(header & 0x01), mid, bool(header & 0x08))
+        if qos and (topic is None or not self._manual_ack):  # nobody can ever take a dropped one: acknowledged
+            return self._send_puback(mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
     def _buffered(self) -> bool:
         return self._sock is not None and self._sock is self._rsock and self._rpos < len(self._rbuf)
 
@@ -118,6 +205,59 @@ class _CoalescingClient(mqtt.Client):
         if level == mqtt.MQTT_LOG_DEBUG and not _paho_log.isEnabledFor(logging.DEBUG):
             return
         super()._easy_log(level, fmt, *args)  # type: ignore[arg-type]
+
+    def publish_lean(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> mqtt.MQTTMessageInfo:
+        """:meth:`publish` for MQTT 3.1.1 at QoS 0 or 1, without a ``Condition`` and paho's per-message
+        logging: the packet is built here, and a QoS 1 message is kept exactly as paho keeps it (resent
+        by paho after a reconnect, released by its PUBACK).  The returned info shares one condition per
+        client.  Anything else (MQTT 5, QoS 2, limits on in-flight or queued messages, a bad topic) goes
+        through :meth:`publish`."""
+        if (self._protocol != mqtt.MQTTv311 or qos not in (0, 1) or self._max_inflight_messages
+                or self._on_publish is not None
+                or self._max_queued_messages or not topic or "+" in topic or "#" in topic
+                or not isinstance(payload, bytes)):
+            return self.publish(topic, payload, qos=qos, retain=retain)
+        topic_bytes = topic.encode()
+        remaining = 2 + len(topic_bytes) + len(payload) + 2 * qos
+        if len(topic_bytes) > 65535 or remaining > 268_435_455:
+            return self.publish(topic, payload, qos=qos, retain=retain)
+        mid = self._mid_generate()
+        info = _LeanInfo.__new__(_LeanInfo)
+        info.mid, info.rc, info._published, info._iterpos = mid, MQTTErrorCode.MQTT_ERR_SUCCESS, False, 0
+        info._condition = self._lean_condition
+        header = bytearray((mqtt.PUBLISH | (qos << 1) | retain,))
+        while True:  # the remaining length, seven bits a byte
+            byte, remaining = remaining % 128, remaining // 128
+            header.append(byte | 0x80 if remaining else byte)
+            if not remaining:
+                break
+        header += len(topic_bytes).to_bytes(2, "big")
+        header += topic_bytes
+        if qos == 0:
+            if self._sock is None:
+                info.rc = MQTTErrorCode.MQTT_ERR_NO_CONN
+                return info
+            header += payload
+            info.rc = self._packet_queue(mqtt.PUBLISH, header, mid, 0, info)
+            return info
+        message = mqtt.MQTTMessage.__new__(mqtt.MQTTMessage)
+        message.timestamp, message.dup, message.mid, message._topic = mqtt.time_func(), False, mid, topic_bytes
+        message.payload, message.qos, message.retain, message.info, message.properties = payload, 1, retain, info, None
+        with self._out_message_mutex:
+            if mid in self._out_messages:  # 65,535 unacknowledged: as paho
+                info.rc = MQTTErrorCode.MQTT_ERR_QUEUE_SIZE
+                return info
+            self._out_messages[mid] = message
+            if self._sock is None:  # sent by paho after the next connect
+                message.state = mqtt.mqtt_ms_publish
+                info.rc = MQTTErrorCode.MQTT_ERR_NO_CONN
+                return info
+            self._inflight_messages += 1
+            message.state = mqtt.mqtt_ms_wait_for_puback
+            header += mid.to_bytes(2, "big")
+            header += payload
+            info.rc = self._packet_queue(mqtt.PUBLISH, header, mid, 1, info)
+        return info
 
     def _packet_queue(self, command: int, packet: bytes | bytearray, mid: int, qos: int,
                       info: Any = None) -> MQTTErrorCode:
@@ -149,6 +289,8 @@ class _CoalescingClient(mqtt.Client):
             written -= step
             if p["to_process"] == 0:
                 queue.popleft()
+                if p["qos"] == 0 and isinstance(p["info"], _LeanInfo):  # a lean QoS 0 PUBLISH: complete once written
+                    p["info"]._set_as_published()
         with self._msgtime_mutex:
             self._last_msg_out = time.monotonic()
         return MQTTErrorCode.MQTT_ERR_AGAIN if queue else MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -161,7 +303,9 @@ class _CoalescingClient(mqtt.Client):
         if (cmd != "PUBACK" or self._protocol != mqtt.MQTTv311 or self._on_publish is not None
                 or not isinstance(packet, (bytes, bytearray)) or len(packet) != 2):
             return super()._handle_pubackcomp(cmd)
-        mid = (packet[0] << 8) | packet[1]
+        return self._puback((packet[0] << 8) | packet[1])
+
+    def _puback(self, mid: int) -> MQTTErrorCode:
         with self._out_message_mutex:
             msg = self._out_messages.pop(mid, None)
             if msg is None:
@@ -175,9 +319,23 @@ class _CoalescingClient(mqtt.Client):
 
 
 def _needs_completion(packet: Any) -> bool:
-    """A QoS 0 PUBLISH (on_publish, its info) or a DISCONNECT: paho's own write completes those."""
+    """A QoS 0 PUBLISH (on_publish, its info) or a DISCONNECT: paho's own write completes those.
+    A lean QoS 0 PUBLISH is complete once written (see :meth:`_CoalescingClient._packet_write`)."""
     kind = packet["command"] & 0xF0
-    return bool(kind == mqtt.DISCONNECT or (kind == mqtt.PUBLISH and packet["qos"] == 0))
+    return bool(kind == mqtt.DISCONNECT
+                or (kind == mqtt.PUBLISH and packet["qos"] == 0 and not isinstance(packet["info"], _LeanInfo)))
+
+
+class _LeanInfo(mqtt.MQTTMessageInfo):
+    """The info of a lean publish: one condition shared by every message of a client (paho makes a
+    ``Condition`` per message); :meth:`_set_as_published` wakes every waiter on it, each checks its own."""
+
+    __slots__ = ()
+
+    def _set_as_published(self) -> None:
+        with self._condition:
+            self._published = True
+            self._condition.notify_all()
 
 
 class MqttLink:
@@ -250,6 +408,7 @@ class MqttLink:
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
         client.on_message = self._message
+        client.lean_message = self._lean_message
         client.on_subscribe = self._subscribed
         self._client = client
 
@@ -355,7 +514,7 @@ class MqttLink:
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> mqtt.MQTTMessageInfo:
         """Queue a message; paho sends it now or after the next reconnect."""
-        return self._client.publish(topic, payload, qos=qos, retain=retain)
+        return self._client.publish_lean(topic, payload, qos=qos, retain=retain)
 
     def ack(self, message: Received) -> None:
         """Acknowledge a QoS 1 message received with ``manual_ack``."""
@@ -416,6 +575,15 @@ class MqttLink:
                 log.warning("%s lost the broker (%s); reconnecting with backoff", self.client_id, reason)
             if self._on_disconnect is not None:
                 self._on_disconnect(str(reason))
+
+    def _lean_message(self, topic: str, payload: bytes, qos: int, retain: bool, mid: int, dup: bool) -> None:
+        self._received += 1
+        if self._on_message is None:
+            return
+        try:
+            self._on_message(Received(topic, payload, qos, retain, mid, dup))
+        except Exception:  # a handler bug must not kill the network thread
+            log.exception("message handler failed on %s", topic)
 
     def _message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._received += 1
