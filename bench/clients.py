@@ -71,24 +71,6 @@ class InlineClient:
         self.c.loop(timeout=0.05)
 
 
-def pump_many(clients: list[InlineClient], timeout: float) -> None:
-    """Pump many inline clients from one thread: read the sockets that have data, write what is
-    queued, keep every connection alive (one select for all: the load of a fleet of gerai without
-    a thread per client)."""
-    import select
-
-    socks = {c.c.socket(): c for c in clients}
-    readable, _, _ = select.select([s for s in socks if s is not None], [], [], timeout)
-    for sock in readable:
-        client = socks[sock]
-        if client.c.loop_read() != mqtt.MQTT_ERR_SUCCESS:
-            raise RuntimeError("benchmark client lost the broker")
-    for client in clients:
-        if client.c.want_write():
-            client.c.loop_write()
-        client.c.loop_misc()
-
-
 # ---------------------------------------------------------------- raw MQTT
 
 

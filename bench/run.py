@@ -37,7 +37,8 @@ from antre.sim.sitefiles import SiteFiles, generated_site
 from bench import fanout
 from bench import reports
 from bench import startup
-from bench.clients import InlineClient, idle_gerai, pump_many
+from bench.clients import InlineClient, idle_gerai
+from bench.loadgen import Load
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -250,87 +251,44 @@ def press_to_lobby(kind: str, work: Path) -> dict[str, float]:
 # ------------------------------------------------------------- throughput
 
 
+LOADGEN_PROCESSES = 2  # one per core of this machine: the gerai's side, apart from the central's process
+
+
 def throughput(kind: str, work: Path) -> dict[str, Any]:
+    """Durable commands a second one central applies while 200 gerai keep commands in flight.
+
+    The gerai are simulated by :mod:`bench.loadgen` in processes of their own (each gerai its own
+    identity and connection), so the central's process is what is measured, not the load's
+    client.  Every command must have exactly one reply, every number be issued once, and every
+    called ticket be one that was issued, called once."""
     site = bench_site(work / f"throughput-{kind}", THROUGHPUT_GERAI, 20)
-    gerai = list(site.config.gerai)
-    sent: dict[str, int] = {}
-    replies: Counter[str] = Counter()
-    issued: list[tuple[str, str]] = []
-    called: list[str] = []
-    seq = Counter[str]()
-    with Stack(kind, site) as stack:
-        # Every gerai with its own identity and connection (one identity, one connection), all
-        # pumped from this thread by one select: what is measured is the central process.
-        conns = {g: client(site, Identity(Role.GERAI, g), [f"antre/v1/{SITE}/gerai/{g}/reply"]) for g in gerai}
-        fleet_clients = list(conns.values())
+    with Stack(kind, site) as stack, Load(site, list(site.config.gerai), THROUGHPUT_WINDOW, LOADGEN_PROCESSES) as load:
+        count_from, stop_at = load.go(warmup=2.0, seconds=THROUGHPUT_SECONDS)
+        pace = threading.Event()  # never set: its wait() paces this thread to the counting window
+        assert stack.broker.proc is not None
+        central, broker = psutil.Process(stack.central_pid), psutil.Process(stack.broker.proc.pid)
+        loads = [psutil.Process(p.pid) for p in load.procs]
 
-        def send(g: str) -> None:
-            seq[g] += 1
-            n = seq[g]
-            cid = f"{g}-t-{n:07d}"
-            cmd: m.AnyCommand
-            if n % 2:
-                cmd = m.TakeTicket(id=cid, service=site.config.gerai[g].services[0], print=False)
-            else:
-                cmd = m.CallNext(id=cid)
-            sent[cid] = time.perf_counter()
-            conns[g].publish(f"antre/v1/{SITE}/gerai/{g}/cmd", codec.encode(cmd))
+        def cpu_of(procs: list[psutil.Process]) -> float:
+            return sum(sum(p.cpu_times()[:2]) for p in procs)
 
-        counting = {"on": False, "n": 0}
-
-        def on_reply(topic: str, payload: bytes) -> None:
-            reply = codec.decode(payload, "reply", m.Reply)
-            replies[reply.cmd] += 1
-            if replies[reply.cmd] > 1:
-                return
-            g = topic.split("/")[4]
-            if reply.code == "issued" and reply.ticket:
-                issued.append((g, reply.ticket))
-            elif reply.code == "called" and reply.ticket:
-                called.append(reply.ticket)
-            if counting["on"]:
-                counting["n"] += 1
-            if not stopping:
-                send(g)
-
-        for c in fleet_clients:
-            c.on_message = on_reply
-        stopping = False
-        for g in gerai:
-            for _ in range(THROUGHPUT_WINDOW):
-                send(g)
-        warm_until = time.monotonic() + 2.0
-        while time.monotonic() < warm_until:
-            pump_many(fleet_clients, 0.01)
-        proc = psutil.Process(stack.central_pid)
-        cpu0 = sum(proc.cpu_times()[:2])
-        counting["on"] = True
-        t0 = time.monotonic()
-        while time.monotonic() < t0 + THROUGHPUT_SECONDS:
-            pump_many(fleet_clients, 0.01)
-        elapsed = time.monotonic() - t0
-        counting["on"] = False
-        cpu = (sum(proc.cpu_times()[:2]) - cpu0) / elapsed * 100
-        stopping = True
-        deadline = time.monotonic() + 60
-        while not all(replies[c] for c in sent) and time.monotonic() < deadline:
-            pump_many(fleet_clients, 0.05)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:  # let any redelivered reply arrive
-            pump_many(fleet_clients, 0.05)
-        for c in fleet_clients:
-            c.close()
-    lost = sum(1 for c in sent if not replies[c])
-    numbers = Counter(t for _, t in issued)
-    doubled = sum(n - 1 for n in numbers.values() if n > 1) + sum(n - 1 for n in Counter(called).values() if n > 1)
-    doubled += sum(1 for t in called if t not in numbers)  # a call of a ticket never issued
+        pace.wait(max(0.0, count_from - time.monotonic()))
+        cpu0, broker0, load0 = cpu_of([central]), cpu_of([broker]), cpu_of(loads)
+        pace.wait(max(0.0, stop_at - time.monotonic()))
+        cpu = (cpu_of([central]) - cpu0) / THROUGHPUT_SECONDS * 100
+        broker_cpu = (cpu_of([broker]) - broker0) / THROUGHPUT_SECONDS * 100
+        load_cpu = (cpu_of(loads) - load0) / THROUGHPUT_SECONDS * 100
+        result = load.result()
     return {
-        "cmds_per_s": round(counting["n"] / elapsed, 1),
+        "cmds_per_s": round(result.counted / THROUGHPUT_SECONDS, 1),
         "central_cpu_pct": round(cpu, 1),
-        "commands": len(sent),
-        "lost": lost,
-        "doubled": doubled,
-        "duplicate_replies": sum(n - 1 for n in replies.values() if n > 1),
+        "broker_cpu_pct": round(broker_cpu, 1),
+        "load_cpu_pct": round(load_cpu, 1),
+        "commands": len(result.sent),
+        "lost": result.lost,
+        "doubled": result.doubled,
+        "duplicate_replies": result.duplicate_replies,
+        "load_processes": LOADGEN_PROCESSES,
     }
 
 
@@ -494,6 +452,8 @@ def main() -> int:
             "press_to_lobby_p50_ms": get("lobby", "p50"), "press_to_lobby_p99_ms": get("lobby", "p99"),
             "throughput_cmds_per_s": get("throughput", "cmds_per_s"),
             "throughput_central_cpu_pct": get("throughput", "central_cpu_pct"),
+            "throughput_broker_cpu_pct": get("throughput", "broker_cpu_pct"),
+            "throughput_load_cpu_pct": get("throughput", "load_cpu_pct"),
             "fleet_gerai": get("fleet", "gerai"), "fleet_cpu_pct": get("fleet", "cpu_pct"),
             "fleet_rss_mb": get("fleet", "rss_mb"),
             "edge_rss_mb": get("edge", "rss_mb"), "edge_ready_s": get("edge", "ready_s"),
@@ -553,6 +513,11 @@ def render_table(mosq: dict[str, Any], emb: dict[str, Any], doc: dict[str, Any])
          f"{f(emb['press_to_lobby_p50_ms'])} / {f(emb['press_to_lobby_p99_ms'])}", "one more hop than the display"),
         ("throughput, durable (cmds/s)", f(mosq["throughput_cmds_per_s"]), f(emb["throughput_cmds_per_s"]),
          ">= 5000"),
+        ("  CPU meanwhile: central / broker / load (% of a core)",
+         f"{f(mosq['throughput_central_cpu_pct'])} / {f(mosq['throughput_broker_cpu_pct'])} / "
+         f"{f(mosq['throughput_load_cpu_pct'])}",
+         f"{f(emb['throughput_central_cpu_pct'])} / {f(emb['throughput_broker_cpu_pct'])} / "
+         f"{f(emb['throughput_load_cpu_pct'])}", "2 cores in all; the load: 2 processes of 100 gerai"),
         ("  lost / doubled", f"{f(mosq['lost'])} / {f(mosq['doubled'])}", f"{f(emb['lost'])} / {f(emb['doubled'])}",
          "0 / 0"),
         (f"fleet: {f(mosq['fleet_gerai'])} idle gerai, central CPU (% of a core)", f(mosq["fleet_cpu_pct"]),

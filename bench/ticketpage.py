@@ -19,6 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.topics import Role
 from antre.central.ticketkey import TicketKey
-from antre.sim.procs import BrokerProc, CentralProc, ConsoleProc, free_port
+from antre.sim.procs import BrokerProc, CentralProc, ConsoleProc, free_port, wait_for
 from antre.sim.sitefiles import SiteFiles
 from bench.console import SseClient, _cpu
 
@@ -65,10 +67,14 @@ def ticket_page_part(kind: str, work: Path) -> dict[str, Any]:
             kiosk.publish(f"antre/v1/{sid}/kiosk/k1/cmd",
                           codec.encode(m.TakeTicket(id=f"k1-bench-{i:06d}", service=SERVICE, print=False)))
             kiosk.pump(0)
-        kiosk.pump(3.0)
+        kiosk.wait(lambda: sum(t.endswith("/reply") for t, _, _ in kiosk.messages) >= tickets, 30)
         key = TicketKey(site.secrets.keys["ticket-page"], sid)
         day = dt.datetime.fromtimestamp(time.time(), site.config.zone).strftime("%Y%m%d")
         ids = [f"{day}-{PREFIX}{n:03d}" for n in range(tickets - PHONES + 1, tickets + 1)]
+        # the phones open their pages once the console has read the last ticket from the log (a page
+        # of a ticket the console does not know yet ends its stream: "gone")
+        last_page = f"http://127.0.0.1:{http_port}/t/{ids[-1]}?k={key.token(ids[-1])}"
+        wait_for(lambda: _status(last_page) == 200, 30, "the console reads the last ticket")
         phones = [SseClient(http_port, "", f"/t/{tid}/live?k={key.token(tid)}") for tid in ids]
         for p in phones:
             p.start()
@@ -115,6 +121,14 @@ def ticket_page_part(kind: str, work: Path) -> dict[str, Any]:
         console.stop()
         central.stop()
         broker.stop()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 def main() -> int:
