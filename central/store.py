@@ -364,7 +364,10 @@ class EventStore:
             self._identity = self._file_identity()
             #: sequence number of the newest committed event: only grows, so it
             #: versions everything published from the state (``rev``).
-            self.last_seq = int(self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+            #: (AUTOINCREMENT's own counter too: a seq once used, even of a row since deleted, is never reused)
+            self.last_seq = int(self._db.execute(
+                "SELECT max(coalesce((SELECT max(seq) FROM events), 0), "
+                "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))").fetchone()[0])
         except sqlite3.Error as exc:
             self.close()
             raise classify_sqlite_error(self.path, "open the event log", exc) from None
@@ -486,16 +489,17 @@ class EventStore:
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for event in events:
-                    cur = self._db.execute(
-                        "INSERT INTO events(ts, kind, actor, cmd, body) VALUES (?, ?, ?, ?, ?)",
-                        (event.ts, _kind(event), event.actor, event.cmd, ev.encode_event(event)),
-                    )
-                    last = int(cur.lastrowid or last)
+                rows, days = [], []
+                for event in events:  # numbered here: one statement for the whole batch
+                    last += 1
+                    rows.append((last, event.ts, _kind(event), event.actor, event.cmd, ev.encode_event(event)))
                     if isinstance(event, ev.DayOpened):
-                        self._db.execute(
-                            "INSERT OR REPLACE INTO days(day, seq) VALUES (?, ?)", (event.day, cur.lastrowid)
-                        )
+                        days.append((event.day, last))
+                if rows:
+                    self._db.executemany(
+                        "INSERT INTO events(seq, ts, kind, actor, cmd, body) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                if days:
+                    self._db.executemany("INSERT OR REPLACE INTO days(day, seq) VALUES (?, ?)", days)
                 if replies:
                     self._db.executemany(
                         "INSERT OR IGNORE INTO commands(key, ts, reply) VALUES (?, ?, ?)",

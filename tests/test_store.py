@@ -42,6 +42,32 @@ def test_restart_rebuilds_the_same_state(small_site: SiteConfig, tmp_path: Path)
     store2.close()
 
 
+def test_batches_are_numbered_contiguously_and_a_used_seq_is_never_reused(small_site: SiteConfig,
+                                                                         tmp_path: Path) -> None:
+    """The store numbers a batch's events itself (one statement per batch): the numbers follow on
+    without a gap across batches and restarts, each day's row names its day_opened, and a number
+    once used is not given again even when its row is gone (AUTOINCREMENT's counter is read at open)."""
+    db = tmp_path / "log.db"
+    store = EventStore(db, "test")
+    _run(QueueService.open(small_site, store, at(START, 22)), 400)  # crosses midnight: two days
+    seqs = [seq for seq, _ in store.events(0)]
+    assert seqs == list(range(1, len(seqs) + 1)) and store.last_seq == len(seqs)
+    raw = sqlite3.connect(db)
+    for day, seq in raw.execute("SELECT day, seq FROM days").fetchall():
+        assert raw.execute("SELECT kind FROM events WHERE seq = ?", (seq,)).fetchone()[0] == "day_opened", day
+    store.close()
+    last = len(seqs)
+    raw.execute("DELETE FROM events WHERE seq > ?", (last - 2,))  # the tail gone (by hand)
+    raw.commit()
+    raw.close()
+    store = EventStore(db, "test")
+    assert store.last_seq == last
+    service = QueueService.open(small_site, store, at(START + dt.timedelta(days=1), 9))
+    service.handle("kiosk", "k1", m.TakeTicket(id="k1-after", service="ktp", print=False), at(START + dt.timedelta(days=1), 9))
+    assert [seq for seq, _ in store.events(last - 1)][0] == last + 1  # not last - 1: that one is gone
+    store.close()
+
+
 def test_rebuild_starts_at_the_latest_day(small_site: SiteConfig, tmp_path: Path) -> None:
     store = EventStore(tmp_path / "log.db", "test")
     _run(QueueService.open(small_site, store, at(START, 22)), 400)
