@@ -139,7 +139,7 @@ class _Gerai:
 
     def received(self) -> list[bytes]:
         """The payloads of the replies read so far (each acknowledged in the next write)."""
-        replies = []
+        replies: list[bytes] = []
         while True:
             packet = self._next_packet()
             if packet is None:
