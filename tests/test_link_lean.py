@@ -10,10 +10,12 @@ arrives, and the link's bookkeeping ends empty).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import select
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +26,8 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from antre.broker.admin.acl import Identity
-from antre.broker.link.client import MqttLink, Received, _CoalescingClient
+from antre.broker.link.client import (MqttLink, Received, _CoalescingClient, encode_remaining_length,
+                                      remaining_length)
 from antre.broker.wire.topics import Channel, Role, Topics
 from antre.sim.faults import TcpProxy, via_port
 from bench.clients import _varint
@@ -213,12 +216,21 @@ def test_short_and_malformed_publish_or_puback_never_raise(header: int, body: by
         p.close()
 
 
+@given(st.integers(0, 268_435_455), st.binary(max_size=8))
+def test_the_remaining_length_round_trips_and_a_cut_or_overlong_one_is_none(n: int, tail: bytes) -> None:
+    encoded = encode_remaining_length(n)
+    assert 1 <= len(encoded) <= 4
+    assert remaining_length(b"\x30" + encoded + tail, 1) == (n, 1 + len(encoded))
+    assert remaining_length(b"\x30" + encoded[:-1], 1) is None  # the rest has not arrived
+    assert remaining_length(b"\x30\xff\xff\xff\xff" + encoded, 1) is None  # five bytes: malformed
+
+
 # ------------------------------------------------------------ real broker
 
 
 def test_lean_qos1_publishes_survive_a_dropped_link_and_arrive(tmp_path: Path) -> None:
-    """Lean QoS 1 publishes unacknowledged when the link drops, and more published while it is
-    down, are sent by paho after the reconnect: every one arrives, and nothing is left in flight."""
+    """2,000 lean QoS 1 publishes unacknowledged when the link drops, and 2,000 more published while
+    it is down, are sent by paho after the reconnect: every one arrives, and nothing is left in flight."""
     require_mosquitto()
     site = Site(tmp_path, free_port())
     broker = BrokerProc("mosquitto", site)
@@ -242,22 +254,161 @@ def test_lean_qos1_publishes_survive_a_dropped_link_and_arrive(tmp_path: Path) -
             try:
                 assert watcher.wait_connected(10) and subscribed.wait(10) and gerai.wait_connected(10)
                 proxy.hang()
-                held = [gerai.publish(topic, b"held-%d" % i) for i in range(50)]  # (lean, QoS 1)
+                held = [gerai.publish(topic, b"held-%d" % i) for i in range(2000)]  # (lean, QoS 1)
                 proxy.wait_for(lambda s: s.held_up > 0, 5, "publishes held in the frozen link")
                 proxy.drop()
                 wait_for(lambda: not gerai.connected.is_set(), 10, "the link notices the drop")
-                for i in range(50):  # queued while down (paho's info says "not connected"): sent after the connect
+                for i in range(2000):  # queued while down (paho's info says "not connected"): sent after the connect
                     gerai.publish(topic, b"down-%d" % i)
                 proxy.resume()
                 assert gerai.wait_connected(20)
                 for info in held:
                     info.wait_for_publish(20)
-                expected = {b"held-%d" % i for i in range(50)} | {b"down-%d" % i for i in range(50)}
+                expected = {b"held-%d" % i for i in range(2000)} | {b"down-%d" % i for i in range(2000)}
                 wait_for(lambda: expected <= set(seen), 20, "every publish arrives")
+                # (the watcher may have the last ones before their PUBACKs reached the publisher)
                 client = gerai._client
-                assert client._out_messages == {} and client._inflight_messages == 0
+                wait_for(lambda: client._out_messages == {} and client._inflight_messages == 0, 10,
+                         "every publish released by its PUBACK, nothing left in flight")
             finally:
                 gerai.stop()
     finally:
         watcher.stop()
+        broker.stop()
+
+
+def _payload(thread: int, k: int) -> bytes:
+    """What thread ``thread`` publishes as its ``k``-th message: small, a few straddling the 64 KiB
+    read of the reader, one of 1.5 MB; the prefix names it, the rest is derived from the prefix."""
+    prefix = b"%d-%d|" % (thread, k)
+    if thread == 0 and k == 777:
+        size = 1_500_000
+    elif k % 500 == 250:
+        size = 65_536 - 40 + (k // 500) % 80  # around the reader's 64 KiB recv
+    else:
+        size = k % 200
+    return prefix + (prefix * (size // len(prefix) + 1))[:size]
+
+
+def test_threads_publishing_past_the_message_ids_and_huge_payloads_arrive_exactly_once(tmp_path: Path) -> None:
+    """The devices' mode: four threads publish lean QoS 1 messages on one link while its network thread
+    reads and writes.  70,000 messages (past the 65,535 message ids, so ids are reused while others are
+    in flight), some straddling the reader's 64 KiB recv and one of 1.5 MB, through real Mosquitto to a
+    lean reader.  Mosquitto drops a connection on any malformed packet, so interleaved writes would
+    show as a disconnect: none happens, every message arrives intact exactly once, every publish
+    completes, nothing is left in flight."""
+    require_mosquitto()
+    site = Site(tmp_path, free_port())
+    broker = BrokerProc("mosquitto", site)
+    broker.start()
+    topic = Topics("test").gerai("g1", Channel.HEALTH)
+    threads, per_thread = 4, 17_500
+    seen: dict[bytes, int] = {}
+    bad: list[bytes] = []
+    disconnects: list[str] = []
+    cond = threading.Condition()
+
+    def on_message(msg: Received) -> None:
+        prefix = msg.payload[:msg.payload.index(b"|") + 1] if b"|" in msg.payload else b""
+        key = prefix[:-1]
+        with cond:
+            try:
+                t, k = (int(x) for x in key.split(b"-"))
+                intact = msg.payload == _payload(t, k)
+            except ValueError:
+                intact = False
+            if not intact:
+                bad.append(msg.payload[:40])
+            seen[key] = seen.get(key, 0) + 1
+            cond.notify_all()
+
+    subscribed = threading.Event()
+    watcher = MqttLink(site.address(Identity(Role.MONITOR, "t1")), subscriptions=[(topic, 1)],
+                       on_message=on_message, on_subscribed=lambda mid: subscribed.set(),
+                       on_disconnect=disconnects.append)
+    gerai = MqttLink(site.address(Identity(Role.GERAI, "g1")), on_disconnect=disconnects.append)
+    watcher.start()
+    gerai.start()
+    infos: list[list[mqtt.MQTTMessageInfo]] = [[] for _ in range(threads)]
+    failures: list[BaseException] = []
+
+    def publisher(t: int) -> None:
+        try:
+            for k in range(per_thread):
+                infos[t].append(gerai.publish(topic, _payload(t, k)))
+                if k % 500 == 499:  # Mosquitto queues 10,000 messages per client: the reader keeps up
+                    with cond:
+                        assert cond.wait_for(lambda: len(seen) >= (k + 1) * threads - 6_000, 30), "the reader stalled"
+        except BaseException as exc:  # reported by the test thread
+            failures.append(exc)
+
+    try:
+        assert watcher.wait_connected(10) and subscribed.wait(10) and gerai.wait_connected(10)
+        workers = [threading.Thread(target=publisher, args=(t,), name=f"publisher-{t}") for t in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(120)
+        assert not failures, failures
+        total = threads * per_thread
+        assert total > 65_535
+        for t in range(threads):
+            for info in infos[t]:
+                info.wait_for_publish(30)
+        with cond:
+            assert cond.wait_for(lambda: len(seen) >= total, 60), f"{len(seen)} of {total} arrived"
+        assert not bad, bad[:5]
+        assert set(seen) == {b"%d-%d" % (t, k) for t in range(threads) for k in range(per_thread)}
+        assert set(seen.values()) == {1}, "a message arrived twice without a reconnect"
+        assert disconnects == [], disconnects
+        client = gerai._client
+        wait_for(lambda: client._out_messages == {} and client._inflight_messages == 0 and not client._out_packet,
+                 10, "nothing left in flight or queued")
+        assert client._last_mid == (total - 1) % 65_535 + 1, "the message ids wrapped around"
+    finally:
+        gerai.stop()
+        watcher.stop()
+        broker.stop()
+
+
+def test_keepalive_holds_while_only_lean_packets_arrive_and_a_hung_broker_is_noticed(tmp_path: Path) -> None:
+    """A reader with a 1 s keepalive that only receives (every packet a lean QoS 0 PUBLISH, nothing of
+    its own to send) stays connected through several keepalive periods: what the lean reader reads counts
+    as traffic, and paho's pings are answered.  When the link then hangs, the reader notices it (within
+    ten keepalive periods here), not never."""
+    require_mosquitto()
+    site = Site(tmp_path, free_port())
+    broker = BrokerProc("mosquitto", site)
+    broker.start()
+    topic = Topics("test").gerai("g1", Channel.HEALTH)
+    seen: list[bytes] = []
+    disconnects: list[str] = []
+    subscribed = threading.Event()
+    try:
+        with TcpProxy("127.0.0.1", site.port, name="keepalive") as proxy:
+            address = dataclasses.replace(via_port(site, proxy.port).address(Identity(Role.MONITOR, "t1")),
+                                          keepalive=1)
+            reader = MqttLink(address, subscriptions=[(topic, 0)], on_message=lambda msg: seen.append(msg.payload),
+                              on_subscribed=lambda mid: subscribed.set(), on_disconnect=disconnects.append)
+            gerai = MqttLink(site.address(Identity(Role.GERAI, "g1")))
+            reader.start()
+            gerai.start()
+            try:
+                assert reader.wait_connected(10) and subscribed.wait(10) and gerai.wait_connected(10)
+                pace = threading.Event()  # never set: its wait() paces the stream
+                started = time.monotonic()
+                sent = 0
+                while time.monotonic() - started < 3.5:  # three and a half keepalive periods
+                    gerai.publish(topic, b"tick-%d" % sent, qos=0)
+                    sent += 1
+                    pace.wait(0.02)
+                wait_for(lambda: len(seen) == sent, 10, "every tick read")
+                assert disconnects == [] and reader.connected.is_set(), disconnects
+                proxy.hang()
+                wait_for(lambda: not reader.connected.is_set(), 10, "the reader notices the hung link")
+                assert disconnects, "the disconnect was reported"
+            finally:
+                gerai.stop()
+                reader.stop()
+    finally:
         broker.stop()
