@@ -22,6 +22,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from antre.broker.link.client import encode_remaining_length
+
 
 class InlineClient:
     """A paho client whose network loop runs in the caller's thread."""
@@ -74,13 +76,7 @@ class InlineClient:
 # ---------------------------------------------------------------- raw MQTT
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+_varint = encode_remaining_length  # (the link's own encoder)
 
 
 def _str(s: str | bytes) -> bytes:

@@ -36,6 +36,7 @@ from typing import Any
 import msgspec
 
 from antre.broker.admin.acl import Identity
+from antre.broker.link.client import remaining_length
 from antre.broker.wire import codec
 from antre.broker.wire import messages as m
 from antre.broker.wire.topics import Role
@@ -103,16 +104,10 @@ class _Gerai:
         buf, pos = self.inbuf, self.inpos
         if len(buf) - pos < 2:
             return None
-        length, mult, i = 0, 1, pos + 1
-        while True:
-            if i >= len(buf):
-                return None
-            byte = buf[i]
-            length += (byte & 0x7F) * mult
-            mult *= 128
-            i += 1
-            if not byte & 0x80:
-                break
+        decoded = remaining_length(buf, pos + 1)
+        if decoded is None:
+            return None
+        length, i = decoded
         if len(buf) < i + length:
             return None
         self.inpos = i + length

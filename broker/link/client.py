@@ -53,6 +53,31 @@ __all__ = ["BrokerAddress", "Link", "LinkSpec", "MqttLink", "Received", "TlsSett
 READ_CHUNK = 65536
 
 
+def remaining_length(buf: bytes | bytearray, start: int) -> tuple[int, int] | None:
+    """The MQTT remaining length encoded from ``buf[start]`` (one to four bytes of seven bits, the
+    lowest first): ``(length, the index after it)``; None when ``buf`` ends first or the encoding runs
+    past four bytes (malformed)."""
+    length, mult, i, end = 0, 1, start, len(buf)
+    while i < end and i < start + 4:
+        byte = buf[i]
+        length += (byte & 0x7F) * mult
+        mult *= 128
+        i += 1
+        if not byte & 0x80:
+            return length, i
+    return None
+
+
+def encode_remaining_length(n: int) -> bytes:
+    """``n`` (0 to 268,435,455) as an MQTT remaining length."""
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | 0x80 if n else byte)
+        if not n:
+            return bytes(out)
+
+
 class _CoalescingClient(mqtt.Client):
     """paho's client, writing every packet queued since the last write in one ``send``.
 
@@ -144,16 +169,10 @@ class _CoalescingClient(mqtt.Client):
         kind = header & 0xF0
         if kind != mqtt.PUBLISH and kind != mqtt.PUBACK:
             return super()._packet_read()
-        length, mult, i = 0, 1, pos + 1
-        while True:
-            if i >= end_of_data or i > pos + 4:  # split across reads, or malformed: paho decides
-                return super()._packet_read()
-            byte = buf[i]
-            length += (byte & 0x7F) * mult
-            mult *= 128
-            i += 1
-            if not byte & 0x80:
-                break
+        decoded = remaining_length(buf, pos + 1)
+        if decoded is None:  # split across reads, or malformed: paho decides
+            return super()._packet_read()
+        length, i = decoded
         end = i + length
         if end > end_of_data:
             return super()._packet_read()
@@ -226,11 +245,7 @@ class _CoalescingClient(mqtt.Client):
         info.mid, info.rc, info._published, info._iterpos = mid, MQTTErrorCode.MQTT_ERR_SUCCESS, False, 0
         info._condition = self._lean_condition
         header = bytearray((mqtt.PUBLISH | (qos << 1) | retain,))
-        while True:  # the remaining length, seven bits a byte
-            byte, remaining = remaining % 128, remaining // 128
-            header.append(byte | 0x80 if remaining else byte)
-            if not remaining:
-                break
+        header += encode_remaining_length(remaining)
         header += len(topic_bytes).to_bytes(2, "big")
         header += topic_bytes
         if qos == 0:
